@@ -1,0 +1,58 @@
+// The hook the host calls on every request to its public API (/api/...).
+//
+// Order, per request, on the server thread that handles it:
+//   1. the host matches the route and learns the scope it requires (e.g. "read");
+//   2. on_api_request(request, decision): the hook authenticates and decides;
+//   3. if decision.allowed, the host runs the handler as decision.clinic_id and serves that
+//      clinic's data only; otherwise it answers decision.status with decision.body (JSON) and,
+//      when set, the WWW-Authenticate header;
+//   4. on_api_response(decision.token, status) with the status actually sent, in both cases.
+// A request that matches no public route is answered 404 by the host without calling the hook.
+// Both calls are on the hot path of every API request: they must not block on I/O in the common
+// case, must not throw, and may run concurrently on any number of threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "mdp/host/services.hpp"
+
+namespace mdp::host {
+
+// The request as the hook sees it. Implemented by the host; valid only during the call.
+class BOOST_SYMBOL_VISIBLE ApiRequest {
+ public:
+  virtual std::string_view method() const noexcept = 0;
+  virtual std::string_view path() const noexcept = 0;   // without the query, e.g. "/api/v1/patients"
+  virtual std::string_view query() const noexcept = 0;  // raw, without '?'; empty if none
+  // Writes up to `max` values of header `name` (case-insensitive) into `out`, in the order they
+  // arrived, and returns how many the request holds (which may exceed `max`).
+  virtual std::size_t headers(std::string_view name, std::string_view* out,
+                              std::size_t max) const noexcept = 0;
+  virtual std::string_view required_scope() const noexcept = 0;  // e.g. "read"
+
+ protected:
+  ~ApiRequest() = default;
+};
+
+// The hook's answer. The host default-constructs one per request and passes it in; the hook
+// fills it. A refusal leaves clinic_id at 0.
+struct ApiDecision {
+  bool allowed = false;
+  ClinicId clinic_id = 0;        // allowed: the clinic whose data the handler serves
+  int status = 0;                // refused: 401, 403, 429...
+  std::string body;              // refused: {"error":{"code","message"}}
+  std::string www_authenticate;  // refused: WWW-Authenticate value, empty for none
+  std::uint64_t token = 0;       // opaque; handed back in on_api_response (0: nothing to count)
+};
+
+class BOOST_SYMBOL_VISIBLE ApiHook {
+ public:
+  virtual ~ApiHook() = default;
+  virtual void on_api_request(const ApiRequest& request, ApiDecision& decision) noexcept = 0;
+  virtual void on_api_response(std::uint64_t token, int status) noexcept = 0;
+};
+
+}  // namespace mdp::host

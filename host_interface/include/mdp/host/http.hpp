@@ -1,0 +1,67 @@
+// HTTP routes a plugin registers. The host mounts them under /plugins/<plugin-id>/.
+//
+// What the host does before calling a handler: it authenticates the session (no session: 401
+// `not_authenticated`), checks the route's permission for the user's role (403 `forbidden`),
+// requires the session's CSRF token in `X-CSRF-Token` on every POST, PUT, PATCH and DELETE (403
+// `csrf_token_invalid`), and bounds the body size (413 `body_too_large`). Those errors, and 404
+// for a path no route matches, are JSON `{"error":{"code","message"}}` written by the host.
+// Threads: handlers run on the host's server threads, concurrently. A handler must not throw; the
+// host turns an escaped exception into 500 `internal_error`, but a plugin built on this contract
+// catches its own.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mdp/host/services.hpp"
+
+namespace mdp::host {
+
+using NameValue = std::pair<std::string, std::string>;
+
+// Everything a handler learns about its request. Owned by the host; valid during the call.
+struct RouteRequest {
+  std::string method;              // "GET", "POST", ...
+  std::string path;                // below the mount point, e.g. "keys/42/revoke"
+  std::vector<NameValue> params;   // from the route pattern, e.g. {"id", "42"}
+  std::vector<NameValue> query;    // decoded query string, in order
+  std::string body;                // raw request body (JSON for this plugin's routes)
+  User user;                       // the authenticated acting user
+  std::string csrf_token;          // the session's token, for view models that post forms
+
+  const std::string* param(std::string_view name) const noexcept {
+    for (const auto& [k, v] : params)
+      if (k == name) return &v;
+    return nullptr;
+  }
+  const std::string* query_value(std::string_view name) const noexcept {
+    for (const auto& [k, v] : query)
+      if (k == name) return &v;
+    return nullptr;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<NameValue> headers;  // extra headers; the host sets Content-Length itself
+};
+
+using RouteHandler = std::function<Response(const RouteRequest&)>;
+
+struct RouteSpec {
+  std::string method;      // "GET" or "POST" (or PUT, PATCH, DELETE)
+  // Segments separated by '/', no leading slash; `{name}` matches one non-empty segment and is
+  // passed in RouteRequest::params. Example: "keys/{id}/revoke".
+  std::string pattern;
+  std::string permission;  // the permission the user's role must have, e.g. "api_keys.manage"
+  std::string summary;     // one line, shown in the host's route listing
+  RouteHandler handler;
+};
+
+}  // namespace mdp::host

@@ -1,0 +1,73 @@
+// The plugin object, what it registers with the host, and the factory it exports.
+//
+// Lifecycle, all on the host's main thread unless noted:
+//   load:   the host validates manifest.json, loads the library (Boost.DLL, rtld_now), checks
+//           mdp_plugin_abi(), applies the plugin's migrations, calls the entry symbol named in
+//           the manifest to create the Plugin, then calls on_load(). A plugin that returns
+//           LoadResult{false, why} is refused: the host logs `why` and unloads it.
+//   serve:  routes, settings pages and the API hook are called from server threads.
+//           on_subscription_changed() may arrive from any thread.
+//   stop:   the host stops accepting requests, waits for in-flight ones, calls on_stop(), then
+//           drops everything the plugin registered, then the Plugin, and unloads the library
+//           only after the last object from it is gone.
+// No exception may cross this boundary in either direction: every virtual here is noexcept.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mdp/host/abi.hpp"
+#include "mdp/host/api_hook.hpp"
+#include "mdp/host/http.hpp"
+#include "mdp/host/pages.hpp"
+#include "mdp/host/services.hpp"
+
+namespace mdp::host {
+
+// A feature and the plans that include it. The host shows it on the Billing & Subscription
+// Features card and answers Subscriptions::feature() for it.
+struct FeatureSpec {
+  std::string id;                  // e.g. "api_access"; must match manifest.json "features"
+  std::string label;               // e.g. "API access"
+  std::vector<std::string> tiers;  // tiers that include it, e.g. {"enterprise"}
+  std::string addon;               // addon that unlocks it on other tiers; empty for none
+};
+
+// Implemented by the host; valid only during Plugin::on_load. Registration errors (a duplicate
+// route, a feature the manifest does not declare) are collected by the host, which then refuses
+// the plugin with a message naming them.
+class BOOST_SYMBOL_VISIBLE Registrar {
+ public:
+  virtual void add_feature(FeatureSpec feature) noexcept = 0;
+  virtual void add_route(RouteSpec route) noexcept = 0;
+  virtual void add_settings_page(PageSpec page) noexcept = 0;
+  // At most one per plugin; a host with several hook plugins calls them in load order.
+  virtual void set_api_hook(std::shared_ptr<ApiHook> hook) noexcept = 0;
+
+ protected:
+  ~Registrar() = default;
+};
+
+struct LoadResult {
+  bool ok = true;
+  std::string message;  // why not, when !ok: one line a host admin can act on
+};
+
+class BOOST_SYMBOL_VISIBLE Plugin {
+ public:
+  virtual ~Plugin() = default;
+  // `host` outlives the plugin until on_stop() returns.
+  virtual LoadResult on_load(HostServices& host, Registrar& registrar) noexcept = 0;
+  // A clinic's tier or addons changed (in this process or, for hosts that run several, in any).
+  // Any thread. The next API request after this call must see the new plan.
+  virtual void on_subscription_changed(ClinicId clinic) noexcept = 0;
+  // No request is in flight and none will come. Persist whatever is buffered.
+  virtual void on_stop() noexcept = 0;
+};
+
+// The entry symbol's type: the manifest's "entry_symbol" names a function of this type,
+// exported with BOOST_DLL_ALIAS. It returns nullptr if the plugin cannot be created.
+using PluginFactory = std::shared_ptr<Plugin>();  // must not throw
+
+}  // namespace mdp::host
