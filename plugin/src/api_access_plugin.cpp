@@ -1,20 +1,109 @@
 #include "api_access_plugin.hpp"
 
+#include <chrono>
+#include <string>
+
+#include "auth/request_hook.hpp"
+#include "plugin_context.hpp"
+#include "routes/admin_routes.hpp"
+
 namespace mdp::api_access {
+
+bool PluginContext::api_access_enabled(host::ClinicId clinic) const noexcept {
+  return host.subscriptions().feature(clinic, kFeatureId).enabled;
+}
+
+ApiAccessPlugin::ApiAccessPlugin() = default;
+
+ApiAccessPlugin::~ApiAccessPlugin() { stop_background(); }
 
 host::LoadResult ApiAccessPlugin::on_load(host::HostServices& host,
                                           host::Registrar& registrar) noexcept {
   try {
-    host_ = &host;
+    ctx_ = std::make_shared<PluginContext>(host);
     registrar.add_feature({kFeatureId, "API access", {"enterprise"}, "api_access"});
+    for (auto& route : make_admin_routes(ctx_)) registrar.add_route(std::move(route));
+    hook_ = std::make_shared<RequestHook>(ctx_);
+    registrar.set_api_hook(hook_);
+
+    // --- Settings pages (issue 5, plugin/src/pages/): register PageSpecs here, built from
+    // ctx_ (see plugin_context.hpp for what to read and how to mutate).
+
+    try {
+      last_change_ = ctx_->keys.latest_change();
+    } catch (const std::exception& e) {
+      // The feed starts from 0 then: refreshing keys needlessly is harmless.
+      host.log().write(host::LogLevel::warning,
+                       std::string("change feed: could not read its position: ") + e.what());
+    }
+    stopping_ = false;
+    worker_ = std::thread([this] { run_background(); });
     return {};
   } catch (const std::exception& e) {
-    return {false, e.what()};
+    return {false, std::string("api-access: ") + e.what()};
+  } catch (...) {
+    return {false, "api-access: unknown error while loading"};
   }
 }
 
-void ApiAccessPlugin::on_subscription_changed(host::ClinicId) noexcept {}
+void ApiAccessPlugin::on_subscription_changed(host::ClinicId clinic) noexcept {
+  if (ctx_) ctx_->plans.invalidate(clinic);
+}
 
-void ApiAccessPlugin::on_stop() noexcept { host_ = nullptr; }
+void ApiAccessPlugin::background_tick() noexcept {
+  if (!ctx_) return;
+  std::lock_guard guard(tick_mutex_);
+  PluginContext& ctx = *ctx_;
+  ctx.flush_usage();
+  try {
+    // Changes made by other host processes sharing the database (and our own, harmlessly).
+    for (const auto& [id, key_id] : ctx.keys.changes_after(last_change_)) {
+      if (!ctx.loader.refresh(key_id)) break;  // retry from here next tick
+      last_change_ = id;
+    }
+  } catch (const std::exception& e) {
+    ctx.host.log().write(host::LogLevel::warning, std::string("change feed: ") + e.what());
+  }
+  try {
+    ctx.keys.sweep_expired(ctx.now());
+  } catch (const std::exception& e) {
+    ctx.host.log().write(host::LogLevel::warning, std::string("expiry sweep: ") + e.what());
+  }
+}
+
+void ApiAccessPlugin::run_background() noexcept {
+  std::unique_lock lock(worker_mutex_);
+  while (!stopping_) {
+    worker_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    background_tick();
+    lock.lock();
+  }
+}
+
+void ApiAccessPlugin::stop_background() noexcept {
+  {
+    std::lock_guard lock(worker_mutex_);
+    stopping_ = true;
+  }
+  worker_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void ApiAccessPlugin::on_stop() noexcept {
+  stop_background();
+  if (!ctx_) return;
+  // Graceful stop loses nothing: a few attempts, then say what was lost.
+  bool flushed = false;
+  for (int attempt = 0; attempt < 3 && !flushed; ++attempt) {
+    flushed = ctx_->flush_usage();
+    if (!flushed) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (!flushed)
+    ctx_->host.log().write(host::LogLevel::error,
+                           "usage flush at stop failed: the last second of API usage counts is lost");
+  ctx_->loader.close();
+}
 
 }  // namespace mdp::api_access

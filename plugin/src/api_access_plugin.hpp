@@ -1,6 +1,14 @@
 // The plugin object the host creates: wires the key store, admin routes, settings page and
-// request hook to the host's services in on_load, and flushes usage in on_stop.
+// request hook to the host's services in on_load, runs the background thread (usage flush,
+// change feed, expiry sweep), and flushes usage in on_stop.
 #pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "mdp/host/plugin.hpp"
 
@@ -9,14 +17,39 @@ namespace mdp::api_access {
 inline constexpr const char* kFeatureId = "api_access";
 inline constexpr const char* kManagePermission = "api_keys.manage";
 
+struct PluginContext;
+class RequestHook;
+
 class ApiAccessPlugin final : public host::Plugin {
  public:
+  ApiAccessPlugin();
+  ~ApiAccessPlugin() override;
+
   host::LoadResult on_load(host::HostServices& host, host::Registrar& registrar) noexcept override;
   void on_subscription_changed(host::ClinicId clinic) noexcept override;
   void on_stop() noexcept override;
 
+  // For the pages (plugin/src/pages/), tests and benchmarks: null before on_load.
+  std::shared_ptr<PluginContext> context() const noexcept { return ctx_; }
+  std::shared_ptr<RequestHook> hook() const noexcept { return hook_; }
+
+  // One round of the background work (also called by tests to avoid waiting a second):
+  // flush usage, apply the change feed, record expiries.
+  void background_tick() noexcept;
+
  private:
-  host::HostServices* host_ = nullptr;
+  void run_background() noexcept;
+  void stop_background() noexcept;
+
+  std::shared_ptr<PluginContext> ctx_;
+  std::shared_ptr<RequestHook> hook_;
+
+  std::thread worker_;
+  std::mutex worker_mutex_;
+  std::condition_variable worker_cv_;
+  bool stopping_ = false;
+  std::mutex tick_mutex_;  // background_tick from the thread and from tests
+  std::int64_t last_change_ = 0;
 };
 
 }  // namespace mdp::api_access

@@ -1,0 +1,38 @@
+// Whether each clinic's plan includes API access, cached for the request hook.
+//
+// Each clinic has one atomic word: a generation (upper bits) and a state (unknown/yes/no, low 2
+// bits). The hook asks the host (Subscriptions::feature) only while the state is unknown;
+// Plugin::on_subscription_changed resets it to unknown and bumps the generation, so an answer
+// fetched before the change can never be stored over it (its compare-exchange fails). Cache
+// entries keep a pointer to their clinic's word: the hot path does no map lookup.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "mdp/host/services.hpp"
+
+namespace mdp::api_access {
+
+class Entitlements {
+ public:
+  struct State {
+    std::atomic<std::uint64_t> word{0};
+  };
+
+  // The clinic's word, created on first use; the pointer stays valid while this object lives.
+  State* for_clinic(host::ClinicId clinic);
+  // Hot path: does `clinic`'s plan include API access?
+  bool enabled(State& state, const host::Subscriptions& subs, host::ClinicId clinic) const noexcept;
+  // The host reported a plan change: the next enabled() asks the host again.
+  void invalidate(host::ClinicId clinic) noexcept;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<host::ClinicId, std::unique_ptr<State>> states_;
+};
+
+}  // namespace mdp::api_access

@@ -1,0 +1,209 @@
+#include "auth/request_hook.hpp"
+
+#include <array>
+#include <cctype>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <botan/mem_ops.h>
+
+#include "plugin_context.hpp"
+#include "util/json_error.hpp"
+
+namespace mdp::api_access {
+
+namespace {
+
+// Header lines read per name. More than this many lines of one header: refused as invalid
+// (a client that sends five Authorization lines is not one we can trust to mean one key).
+constexpr std::size_t kMaxHeaderLines = 4;
+// Longest query string inspected; the host bounds the request line anyway.
+constexpr std::size_t kMaxQueryScan = 16 * 1024;
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int hexval(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes and lower-cases at most `max` characters of `s` into `out`.
+std::size_t decode_lower(std::string_view s, char* out, std::size_t max) noexcept {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size() && n < max; ++i) {
+    char c = s[i];
+    if (c == '%' && i + 2 < s.size() + 0 && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+      c = static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    } else if (c == '+') {
+      c = ' ';
+    }
+    out[n++] = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return n;
+}
+
+constexpr std::array<std::string_view, 12> kKeyParams = {
+    "api_key", "apikey", "api-key", "x-api-key", "x_api_key", "key",
+    "token", "access_token", "auth_token", "bearer", "authorization", "api_token"};
+
+// {"error":{"code":"insufficient_scope","message":"...","scope":"<the scope>"}}
+std::string scope_error(std::string_view scope) {
+  boost::json::object err;
+  err["code"] = "insufficient_scope";
+  err["message"] = "This API key lacks the scope '" + std::string(scope) +
+                   "' that this request needs. A clinic admin can create a key with it.";
+  err["scope"] = scope;
+  return boost::json::serialize(boost::json::object{{"error", std::move(err)}});
+}
+
+}  // namespace
+
+bool query_holds_key(std::string_view q) noexcept {
+  if (q.size() > kMaxQueryScan) q = q.substr(0, kMaxQueryScan);
+  while (!q.empty()) {
+    const auto amp = q.find_first_of("&;");
+    std::string_view pair = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    char buf[24];
+    if (name.size() <= 3 * 16) {
+      const std::size_t n = decode_lower(name, buf, sizeof buf);
+      for (auto k : kKeyParams)
+        if (std::string_view(buf, n) == k) return true;
+    }
+    const std::size_t n = decode_lower(value, buf, 4);
+    if (std::string_view(buf, n) == "mdp_") return true;
+  }
+  return false;
+}
+
+RequestHook::RequestHook(std::shared_ptr<PluginContext> ctx)
+    : ctx_(std::move(ctx)),
+      missing_(error_body("missing_api_key",
+                          "This API needs an API key: send it as 'Authorization: Bearer <key>' "
+                          "or 'X-API-Key: <key>'.")),
+      invalid_(error_body("invalid_api_key",
+                          "The API key is not valid. Check that it was copied whole, or ask the "
+                          "clinic admin for a new one.")),
+      in_query_(error_body("api_key_in_query_not_allowed",
+                           "API keys are not accepted in the URL, where they end up in logs. Send "
+                           "the key in the Authorization header instead, and consider this one "
+                           "exposed: ask the clinic admin to rotate it.")),
+      revoked_(error_body("revoked_api_key",
+                          "This API key was revoked by the clinic admin. Ask them for a new one.")),
+      expired_(error_body("expired_api_key",
+                          "This API key has expired. Ask the clinic admin for a new one.")),
+      not_enabled_(error_body("api_access_not_enabled",
+                              "The clinic's plan does not include API access. A clinic admin can "
+                              "enable it under Settings > Billing & Subscription.")),
+      unavailable_(error_body("service_unavailable",
+                              "The API key could not be checked right now. Try again shortly.")) {}
+
+void RequestHook::refuse(host::ApiDecision& d, int status, const std::string& body) const noexcept {
+  d.allowed = false;
+  d.clinic_id = 0;
+  d.status = status;
+  try {
+    d.body = body;
+  } catch (...) {
+  }
+}
+
+void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision& d) noexcept {
+  try {
+    if (query_holds_key(req.query())) return refuse(d, 401, in_query_);
+
+    // Collect the presented keys: every Authorization: Bearer value and every X-API-Key value.
+    std::string_view key;
+    bool present = false, conflict = false;
+    std::string_view lines[kMaxHeaderLines];
+    auto offer = [&](std::string_view candidate) {
+      if (!present) {
+        key = candidate;
+        present = true;
+      } else if (candidate != key) {
+        conflict = true;
+      }
+    };
+    std::size_t n = req.headers("Authorization", lines, kMaxHeaderLines);
+    if (n > kMaxHeaderLines) conflict = true;
+    for (std::size_t i = 0; i < std::min(n, kMaxHeaderLines); ++i) {
+      const std::string_view v = trim(lines[i]);
+      const auto sp = v.find_first_of(" \t");
+      if (!iequals(v.substr(0, sp), "Bearer")) continue;  // another scheme is not ours
+      offer(sp == std::string_view::npos ? std::string_view{} : trim(v.substr(sp)));
+    }
+    n = req.headers("X-API-Key", lines, kMaxHeaderLines);
+    if (n > kMaxHeaderLines) conflict = true;
+    for (std::size_t i = 0; i < std::min(n, kMaxHeaderLines); ++i) offer(trim(lines[i]));
+
+    if (conflict) return refuse(d, 401, invalid_);
+    if (!present) {
+      refuse(d, 401, missing_);
+      d.www_authenticate = "Bearer";
+      return;
+    }
+    if (!matches_grammar(key)) return refuse(d, 401, invalid_);
+
+    PluginContext& ctx = *ctx_;
+    const Digest digest = ctx.hashers.sha256(key);
+    CacheEntry* e = ctx.cache.find(digest);
+    if (e == nullptr) {
+      if (!ctx.hashers.checksum_ok(key)) return refuse(d, 401, invalid_);
+      const auto r = ctx.loader.load(digest);
+      if (r.outcome == KeyLoader::Outcome::unavailable) return refuse(d, 503, unavailable_);
+      if (r.outcome == KeyLoader::Outcome::unknown) return refuse(d, 401, invalid_);
+      e = r.entry;
+    }
+    if (!Botan::constant_time_compare(e->digest.data(), digest.data(), digest.size()))
+      return refuse(d, 401, invalid_);
+
+    // From here on the key is known: every outcome counts against it.
+    d.token = reinterpret_cast<std::uintptr_t>(e);
+    if (e->revoked.load(std::memory_order_acquire)) return refuse(d, 401, revoked_);
+    if (e->expires_at.load(std::memory_order_acquire) <= ctx.now()) return refuse(d, 401, expired_);
+    if (!ctx.plans.enabled(*e->plan, ctx.host.subscriptions(), e->clinic_id))
+      return refuse(d, 403, not_enabled_);
+    const std::string_view scope = req.required_scope();
+    if (!scope.empty() && !e->has_scope(scope)) {
+      refuse(d, 403, "");
+      d.body = scope_error(scope);
+      return;
+    }
+    d.allowed = true;
+    d.status = 0;
+    d.clinic_id = e->clinic_id;
+  } catch (...) {
+    // Only allocation can throw above; refuse rather than let anything cross into the host.
+    d.allowed = false;
+    d.clinic_id = 0;
+    d.status = 503;
+  }
+}
+
+void RequestHook::on_api_response(std::uint64_t token, int status) noexcept {
+  if (token == 0) return;
+  auto* e = reinterpret_cast<CacheEntry*>(static_cast<std::uintptr_t>(token));
+  e->usage.record(ctx_->now(), status);
+}
+
+}  // namespace mdp::api_access

@@ -1,0 +1,42 @@
+// The API hook: decides every request to the host's public API (issue 4) and counts its
+// response. Order of checks, each refusal a JSON error:
+//   1. a key-like query parameter                  401 api_key_in_query_not_allowed
+//   2. keys from Authorization: Bearer / X-API-Key: none 401 missing_api_key (+ WWW-Authenticate),
+//      two different ones 401 invalid_api_key
+//   3. grammar (length, prefix, alphabet)           401 invalid_api_key
+//   4. SHA-256 (pooled hasher), sharded cache find, constant-time compare of the digest;
+//      on a miss: CRC32 (bad: 401 invalid_api_key, no query), then the database (unknown: the
+//      same 401 invalid_api_key, byte for byte)
+//   5. revoked 401 revoked_api_key, expired (expires_at <= host clock) 401 expired_api_key,
+//      plan without API access 403 api_access_not_enabled, missing scope 403 insufficient_scope.
+// From step 5 on the decision carries the cache entry as token, so refusals count against the
+// key. Threads: any number, concurrently; no global lock; no I/O unless the cache misses.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mdp/host/api_hook.hpp"
+
+namespace mdp::api_access {
+
+struct PluginContext;
+
+class RequestHook final : public host::ApiHook {
+ public:
+  explicit RequestHook(std::shared_ptr<PluginContext> ctx);
+  void on_api_request(const host::ApiRequest& request, host::ApiDecision& decision) noexcept override;
+  void on_api_response(std::uint64_t token, int status) noexcept override;
+
+ private:
+  void refuse(host::ApiDecision& d, int status, const std::string& body) const noexcept;
+
+  std::shared_ptr<PluginContext> ctx_;
+  // Bodies of the fixed refusals, serialised once.
+  std::string missing_, invalid_, in_query_, revoked_, expired_, not_enabled_, unavailable_;
+};
+
+// Exposed for tests: does this raw query string carry something that looks like a key?
+bool query_holds_key(std::string_view raw_query) noexcept;
+
+}  // namespace mdp::api_access

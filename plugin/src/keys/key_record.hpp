@@ -1,0 +1,73 @@
+// What the plugin knows about a key (never the key itself) and an audit event, plus their JSON
+// forms for the admin routes. Owned by the keys work (issue 3); the pages (plugin/src/pages/)
+// read these types too.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "mdp/host/services.hpp"
+#include "util/time_format.hpp"
+
+namespace mdp::api_access {
+
+using KeyId = std::int64_t;
+
+struct Actor {
+  host::UserId id = 0;
+  std::string name;
+};
+
+enum class KeyStatus { active, expired, revoked };
+const char* to_string(KeyStatus s) noexcept;
+
+struct KeyRecord {
+  KeyId id = 0;
+  host::ClinicId clinic_id = 0;
+  std::string label;
+  std::vector<std::string> scopes;
+  std::string preview;
+  Actor created_by;
+  Micros created_at = 0;
+  std::optional<Micros> last_used_at;
+  std::optional<Micros> expires_at;
+  std::optional<Micros> revoked_at;
+  std::optional<Actor> revoked_by;
+  std::optional<KeyId> rotated_from;
+
+  // revoked wins over expired; a key whose expires_at <= now is expired.
+  KeyStatus status_at(Micros now) const noexcept;
+};
+
+// {"id","label","scopes","preview","status","created_at","created_by":{"id","name"},
+//  "last_used_at","expires_at","revoked_at","revoked_by","rotated_from"}; absent values are null.
+boost::json::object to_json(const KeyRecord& key, Micros now);
+
+enum class EventType { created, rotated, revoked, expired };
+const char* to_string(EventType t) noexcept;
+
+struct KeyEvent {
+  std::int64_t id = 0;
+  host::ClinicId clinic_id = 0;
+  KeyId key_id = 0;
+  std::string type;  // "created" | "rotated" | "revoked" | "expired"
+  std::string label;
+  std::string preview;
+  std::optional<Actor> actor;  // nullopt: the system (expiry)
+  Micros at = 0;
+  std::optional<KeyId> related_key_id;  // rotated: the key this one replaced
+};
+
+// {"type","key_id","label","preview","actor":{"id","name"}|null,"at"} (+ "rotated_from" on
+// rotated events).
+boost::json::object to_json(const KeyEvent& event);
+
+// Scopes are stored space-separated (scope ids contain no spaces).
+std::string join_scopes(const std::vector<std::string>& scopes);
+std::vector<std::string> split_scopes(const std::string& stored);
+
+}  // namespace mdp::api_access

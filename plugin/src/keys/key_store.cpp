@@ -1,0 +1,304 @@
+#include "keys/key_store.hpp"
+
+#include <soci/soci.h>
+
+#include "util/db.hpp"
+
+namespace mdp::api_access {
+
+namespace {
+
+constexpr const char* kKeyColumns =
+    "id, clinic_id, label, scopes, preview, created_by_id, created_by_name, created_at, "
+    "last_used_at, expires_at, revoked_at, revoked_by_id, revoked_by_name, rotated_from";
+
+// One row of api_access_keys, bound by into() in kKeyColumns order.
+struct KeyRow {
+  long long id = 0, clinic_id = 0, created_by_id = 0, created_at = 0;
+  long long last_used_at = 0, expires_at = 0, revoked_at = 0, revoked_by_id = 0, rotated_from = 0;
+  std::string label, scopes, preview, created_by_name, revoked_by_name;
+  soci::indicator i_last = soci::i_null, i_exp = soci::i_null, i_rev = soci::i_null,
+                  i_rev_by = soci::i_null, i_rev_name = soci::i_null, i_rot = soci::i_null;
+
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(clinic_id));
+    st.exchange(soci::into(label));
+    st.exchange(soci::into(scopes));
+    st.exchange(soci::into(preview));
+    st.exchange(soci::into(created_by_id));
+    st.exchange(soci::into(created_by_name));
+    st.exchange(soci::into(created_at));
+    st.exchange(soci::into(last_used_at, i_last));
+    st.exchange(soci::into(expires_at, i_exp));
+    st.exchange(soci::into(revoked_at, i_rev));
+    st.exchange(soci::into(revoked_by_id, i_rev_by));
+    st.exchange(soci::into(revoked_by_name, i_rev_name));
+    st.exchange(soci::into(rotated_from, i_rot));
+  }
+
+  KeyRecord record() const {
+    KeyRecord r;
+    r.id = id;
+    r.clinic_id = clinic_id;
+    r.label = label;
+    r.scopes = split_scopes(scopes);
+    r.preview = preview;
+    r.created_by = Actor{created_by_id, created_by_name};
+    r.created_at = created_at;
+    if (i_last == soci::i_ok) r.last_used_at = last_used_at;
+    if (i_exp == soci::i_ok) r.expires_at = expires_at;
+    if (i_rev == soci::i_ok) r.revoked_at = revoked_at;
+    if (i_rev_by == soci::i_ok)
+      r.revoked_by = Actor{revoked_by_id, i_rev_name == soci::i_ok ? revoked_by_name : ""};
+    if (i_rot == soci::i_ok) r.rotated_from = rotated_from;
+    return r;
+  }
+};
+
+std::optional<KeyRecord> select_key(soci::session& sql, long long clinic, long long id) {
+  KeyRow row;
+  soci::statement st(sql);
+  row.bind(st);
+  st.exchange(soci::use(id));
+  st.exchange(soci::use(clinic));
+  st.alloc();
+  st.prepare(std::string("SELECT ") + kKeyColumns +
+             " FROM api_access_keys WHERE id = :id AND clinic_id = :clinic");
+  st.define_and_bind();
+  if (!st.execute(true)) return std::nullopt;
+  return row.record();
+}
+
+void insert_event(soci::session& sql, long long clinic, long long key_id, const std::string& type,
+                  const std::string& label, const std::string& preview,
+                  const std::optional<Actor>& actor, long long at,
+                  std::optional<long long> related) {
+  long long actor_id = actor ? actor->id : 0;
+  std::string actor_name = actor ? actor->name : std::string();
+  soci::indicator i_actor = actor ? soci::i_ok : soci::i_null;
+  soci::indicator i_actor_name = actor ? soci::i_ok : soci::i_null;
+  long long rel = related.value_or(0);
+  soci::indicator i_rel = related ? soci::i_ok : soci::i_null;
+  sql << "INSERT INTO api_access_events (clinic_id, key_id, type, label, preview, actor_id, "
+         "actor_name, at, related_key_id) VALUES (:c, :k, :t, :l, :p, :ai, :an, :at, :r)",
+      soci::use(clinic), soci::use(key_id), soci::use(type), soci::use(label), soci::use(preview),
+      soci::use(actor_id, i_actor), soci::use(actor_name, i_actor_name), soci::use(at),
+      soci::use(rel, i_rel);
+}
+
+void insert_change(soci::session& sql, long long key_id, long long at) {
+  sql << "INSERT INTO api_access_key_changes (key_id, changed_at) VALUES (:k, :at)",
+      soci::use(key_id), soci::use(at);
+}
+
+long long insert_key(soci::session& sql, const NewKey& k, std::optional<KeyId> rotated_from) {
+  long long clinic = k.clinic_id, by_id = k.created_by.id, created = k.created_at;
+  long long expires = k.expires_at.value_or(0), from = rotated_from.value_or(0);
+  soci::indicator i_exp = k.expires_at ? soci::i_ok : soci::i_null;
+  soci::indicator i_from = rotated_from ? soci::i_ok : soci::i_null;
+  const std::string scopes = join_scopes(k.scopes);
+  long long id = 0;
+  // RETURNING works on PostgreSQL and on SQLite >= 3.35 (Debian 12 ships 3.40).
+  sql << "INSERT INTO api_access_keys (clinic_id, label, scopes, key_hash, preview, created_by_id, "
+         "created_by_name, created_at, expires_at, rotated_from) "
+         "VALUES (:c, :l, :s, :h, :p, :bi, :bn, :ca, :e, :rf) RETURNING id",
+      soci::use(clinic), soci::use(k.label), soci::use(scopes), soci::use(k.key_hash),
+      soci::use(k.preview), soci::use(by_id), soci::use(k.created_by.name), soci::use(created),
+      soci::use(expires, i_exp), soci::use(from, i_from), soci::into(id);
+  return id;
+}
+
+}  // namespace
+
+std::vector<KeyRecord> KeyStore::list(host::ClinicId clinic_id) const {
+  Lease sql(db_);
+  long long clinic = clinic_id;
+  KeyRow row;
+  soci::statement st(*sql);
+  row.bind(st);
+  st.exchange(soci::use(clinic));
+  st.alloc();
+  st.prepare(std::string("SELECT ") + kKeyColumns +
+             " FROM api_access_keys WHERE clinic_id = :clinic ORDER BY created_at DESC, id DESC");
+  st.define_and_bind();
+  std::vector<KeyRecord> out;
+  st.execute();
+  while (st.fetch()) {
+    out.push_back(row.record());
+    row.i_last = row.i_exp = row.i_rev = row.i_rev_by = row.i_rev_name = row.i_rot = soci::i_null;
+  }
+  return out;
+}
+
+std::optional<KeyRecord> KeyStore::get(host::ClinicId clinic, KeyId id) const {
+  Lease sql(db_);
+  return select_key(*sql, clinic, id);
+}
+
+KeyRecord KeyStore::create(const NewKey& k) {
+  Lease sql(db_);
+  WriteTransaction tx(*sql, db_.dialect());
+  const long long id = insert_key(*sql, k, std::nullopt);
+  insert_event(*sql, k.clinic_id, id, "created", k.label, k.preview, k.created_by, k.created_at,
+               std::nullopt);
+  tx.commit();
+  auto rec = select_key(*sql, k.clinic_id, id);
+  if (!rec) throw std::runtime_error("inserted key not found");
+  return *rec;
+}
+
+std::optional<std::pair<KeyRecord, KeyRecord>> KeyStore::rotate(
+    KeyId old_id, NewKey nk, std::optional<Micros> old_expires_at) {
+  Lease sql(db_);
+  WriteTransaction tx(*sql, db_.dialect());
+  auto old = select_key(*sql, nk.clinic_id, old_id);
+  if (!old) return std::nullopt;
+  nk.label = old->label;
+  nk.scopes = old->scopes;
+  const long long id = insert_key(*sql, nk, old->id);
+  insert_event(*sql, nk.clinic_id, id, "rotated", nk.label, nk.preview, nk.created_by,
+               nk.created_at, old->id);
+  // The grace period only ever shortens the old key's life: a revoked key stays revoked and an
+  // earlier expiry stays.
+  if (old_expires_at && !old->revoked_at && (!old->expires_at || *old->expires_at > *old_expires_at)) {
+    long long until = *old_expires_at, oid = old->id;
+    sql->once << "UPDATE api_access_keys SET expires_at = :e WHERE id = :id", soci::use(until),
+        soci::use(oid);
+    insert_change(*sql, old->id, nk.created_at);
+  }
+  tx.commit();
+  auto fresh_old = select_key(*sql, nk.clinic_id, old->id);
+  auto fresh_new = select_key(*sql, nk.clinic_id, id);
+  if (!fresh_old || !fresh_new) throw std::runtime_error("rotated key not found");
+  return std::make_pair(std::move(*fresh_new), std::move(*fresh_old));
+}
+
+std::optional<KeyRecord> KeyStore::revoke(host::ClinicId clinic, KeyId id, const Actor& by,
+                                          Micros now) {
+  Lease sql(db_);
+  {
+    WriteTransaction tx(*sql, db_.dialect());
+    auto rec = select_key(*sql, clinic, id);
+    if (!rec) return std::nullopt;
+    if (!rec->revoked_at) {
+      long long at = now, by_id = by.id, kid = id;
+      soci::statement st =
+          (sql->prepare << "UPDATE api_access_keys SET revoked_at = :at, revoked_by_id = :bi, "
+                           "revoked_by_name = :bn WHERE id = :id AND revoked_at IS NULL",
+           soci::use(at), soci::use(by_id), soci::use(by.name), soci::use(kid));
+      st.execute(true);
+      // Another process may have won the race between our SELECT and UPDATE (PostgreSQL):
+      // only the process whose UPDATE changed the row records the event.
+      if (st.get_affected_rows() == 1) {
+        insert_event(*sql, clinic, id, "revoked", rec->label, rec->preview, by, now, std::nullopt);
+        insert_change(*sql, id, now);
+      }
+    }
+    tx.commit();
+  }
+  return select_key(*sql, clinic, id);
+}
+
+std::vector<KeyEvent> KeyStore::events(host::ClinicId clinic_id, std::size_t limit) const {
+  Lease sql(db_);
+  long long clinic = clinic_id, lim = static_cast<long long>(limit);
+  long long id = 0, key_id = 0, actor_id = 0, at = 0, related = 0;
+  std::string type, label, preview, actor_name;
+  soci::indicator i_actor = soci::i_null, i_actor_name = soci::i_null, i_rel = soci::i_null;
+  soci::statement st =
+      (sql->prepare << "SELECT id, key_id, type, label, preview, actor_id, actor_name, at, "
+                       "related_key_id FROM api_access_events WHERE clinic_id = :c "
+                       "ORDER BY at DESC, id DESC LIMIT :lim",
+       soci::into(id), soci::into(key_id), soci::into(type), soci::into(label),
+       soci::into(preview), soci::into(actor_id, i_actor), soci::into(actor_name, i_actor_name),
+       soci::into(at), soci::into(related, i_rel), soci::use(clinic), soci::use(lim));
+  st.execute();
+  std::vector<KeyEvent> out;
+  while (st.fetch()) {
+    KeyEvent ev;
+    ev.id = id;
+    ev.clinic_id = clinic;
+    ev.key_id = key_id;
+    ev.type = type;
+    ev.label = label;
+    ev.preview = preview;
+    if (i_actor == soci::i_ok)
+      ev.actor = Actor{actor_id, i_actor_name == soci::i_ok ? actor_name : ""};
+    ev.at = at;
+    if (i_rel == soci::i_ok) ev.related_key_id = related;
+    out.push_back(std::move(ev));
+    i_actor = i_actor_name = i_rel = soci::i_null;
+  }
+  return out;
+}
+
+std::size_t KeyStore::sweep_expired(Micros now_us) {
+  std::lock_guard guard(sweep_mutex_);
+  Lease sql(db_);
+  struct Due {
+    long long id, clinic, expires;
+    std::string label, preview;
+  };
+  std::vector<Due> due;
+  {
+    long long now = now_us, id = 0, clinic = 0, expires = 0;
+    std::string label, preview;
+    soci::statement st =
+        (sql->prepare << "SELECT k.id, k.clinic_id, k.label, k.preview, k.expires_at "
+                         "FROM api_access_keys k "
+                         "WHERE k.expires_at IS NOT NULL AND k.expires_at <= :now "
+                         "AND (k.revoked_at IS NULL OR k.revoked_at > k.expires_at) "
+                         "AND NOT EXISTS (SELECT 1 FROM api_access_events e "
+                         "WHERE e.key_id = k.id AND e.type = 'expired') ORDER BY k.expires_at",
+         soci::into(id), soci::into(clinic), soci::into(label), soci::into(preview),
+         soci::into(expires), soci::use(now));
+    st.execute();
+    while (st.fetch()) due.push_back({id, clinic, expires, label, preview});
+  }
+  if (due.empty()) return 0;
+  WriteTransaction tx(*sql, db_.dialect());
+  for (const auto& d : due)
+    insert_event(*sql, d.clinic, d.id, "expired", d.label, d.preview, std::nullopt, d.expires,
+                 std::nullopt);
+  tx.commit();
+  return due.size();
+}
+
+std::optional<KeyState> KeyStore::state(KeyId key_id) const {
+  Lease sql(db_);
+  long long id = key_id, revoked = 0, expires = 0;
+  soci::indicator i_rev = soci::i_null, i_exp = soci::i_null;
+  soci::statement st =
+      (sql->prepare << "SELECT revoked_at, expires_at FROM api_access_keys WHERE id = :id",
+       soci::into(revoked, i_rev), soci::into(expires, i_exp), soci::use(id));
+  if (!st.execute(true)) return std::nullopt;
+  KeyState s;
+  if (i_rev == soci::i_ok) s.revoked_at = revoked;
+  if (i_exp == soci::i_ok) s.expires_at = expires;
+  return s;
+}
+
+std::int64_t KeyStore::latest_change() const {
+  Lease sql(db_);
+  long long id = 0;
+  soci::indicator ind = soci::i_null;
+  *sql << "SELECT MAX(id) FROM api_access_key_changes", soci::into(id, ind);
+  return ind == soci::i_ok ? id : 0;
+}
+
+std::vector<std::pair<std::int64_t, KeyId>> KeyStore::changes_after(std::int64_t after,
+                                                                    std::size_t limit) const {
+  Lease sql(db_);
+  long long from = after, lim = static_cast<long long>(limit), id = 0, key_id = 0;
+  soci::statement st =
+      (sql->prepare << "SELECT id, key_id FROM api_access_key_changes WHERE id > :a "
+                       "ORDER BY id LIMIT :lim",
+       soci::into(id), soci::into(key_id), soci::use(from), soci::use(lim));
+  st.execute();
+  std::vector<std::pair<std::int64_t, KeyId>> out;
+  while (st.fetch()) out.emplace_back(id, key_id);
+  return out;
+}
+
+}  // namespace mdp::api_access

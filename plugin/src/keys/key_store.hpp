@@ -1,0 +1,86 @@
+// Key records and the audit trail in the host's database, through SOCI, the same on SQLite and
+// PostgreSQL. Every statement is prepared with use()/into(); no user data is ever spliced into
+// SQL text. The store never sees a key: callers pass its hash and preview.
+//
+// Threads: every method may be called concurrently; each borrows its own session from the
+// host's pool. Errors: soci::soci_error (SQL) and DatabaseUnavailable (pool exhausted) propagate
+// to the caller, who turns them into a 503 or a retry; nothing is half-written (one transaction
+// per mutation).
+//
+// Used by the admin routes (plugin/src/routes/), the request hook's state refresh
+// (plugin/src/auth/) and the pages (plugin/src/pages/).
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "keys/key_format.hpp"
+#include "keys/key_record.hpp"
+#include "mdp/host/services.hpp"
+
+namespace mdp::api_access {
+
+// What a new key row holds. `key_hash` is to_hex(digest_of(secret)).
+struct NewKey {
+  host::ClinicId clinic_id = 0;
+  std::string label;
+  std::vector<std::string> scopes;
+  std::string key_hash;
+  std::string preview;
+  Actor created_by;
+  Micros created_at = 0;
+  std::optional<Micros> expires_at;
+};
+
+// The parts of a key that can change after creation, for the request hook's cache.
+struct KeyState {
+  std::optional<Micros> revoked_at;
+  std::optional<Micros> expires_at;
+};
+
+class KeyStore {
+ public:
+  explicit KeyStore(host::Database& db) : db_(db) {}
+
+  // Every key of `clinic`, newest first.
+  std::vector<KeyRecord> list(host::ClinicId clinic) const;
+  // The key `id` if it belongs to `clinic`; another clinic's key is nullopt, like a missing one.
+  std::optional<KeyRecord> get(host::ClinicId clinic, KeyId id) const;
+
+  // Inserts the key and its "created" event in one transaction.
+  KeyRecord create(const NewKey& key);
+  // A new key with the old key's label and scopes, rotated_from = old, and a "rotated" event.
+  // With `old_expires_at`, the old key (if still active) expires then, unless it already expires
+  // sooner. nullopt when `old_id` is not a key of `nk.clinic_id`. nk.label/scopes are ignored.
+  std::optional<std::pair<KeyRecord, KeyRecord>> rotate(KeyId old_id, NewKey nk,
+                                                        std::optional<Micros> old_expires_at);
+  // Revokes the key and records the event, once: a second revoke returns the record unchanged
+  // and records nothing. nullopt when `id` is not a key of `clinic`.
+  std::optional<KeyRecord> revoke(host::ClinicId clinic, KeyId id, const Actor& by, Micros now);
+
+  // The clinic's audit trail, newest first, at most `limit` events.
+  std::vector<KeyEvent> events(host::ClinicId clinic, std::size_t limit = 1000) const;
+  // Records an "expired" event (actor: the system, at: the expiry time) for every key whose
+  // expiry has passed and that has none yet. Returns how many it recorded.
+  std::size_t sweep_expired(Micros now);
+
+  // For the hook's cache: the mutable state of any key (no clinic filter: the caller already
+  // holds the key's cache entry). nullopt if the key is gone.
+  std::optional<KeyState> state(KeyId id) const;
+
+  // Change feed (see sql/*/0001): ids grow; a row names a key whose state changed.
+  std::int64_t latest_change() const;
+  std::vector<std::pair<std::int64_t, KeyId>> changes_after(std::int64_t after,
+                                                            std::size_t limit = 1000) const;
+
+  host::Database& database() const noexcept { return db_; }
+
+ private:
+  host::Database& db_;
+  std::mutex sweep_mutex_;  // one sweep at a time in this process (background thread + routes)
+};
+
+}  // namespace mdp::api_access

@@ -1,0 +1,51 @@
+// Everything the plugin's parts share, built in ApiAccessPlugin::on_load and held by
+// shared_ptr by the plugin, the request hook and every route/page handler (so none can outlive
+// it, whatever order the host drops them in).
+//
+// For the pages (plugin/src/pages/, issue 5): read through `keys` (KeyStore::list/get/events),
+// `usage` (UsageStore::daily_for_clinic, after `flush_usage()` for exact figures), `now()`, and
+// `api_access_enabled(clinic)`; mutate only through the admin routes (routes/admin_routes.hpp),
+// which keep the request hook's cache fresh.
+#pragma once
+
+#include <memory>
+
+#include "auth/entitlements.hpp"
+#include "auth/hasher_pool.hpp"
+#include "auth/key_cache.hpp"
+#include "auth/key_loader.hpp"
+#include "keys/key_store.hpp"
+#include "mdp/host/services.hpp"
+#include "usage/usage_flusher.hpp"
+#include "usage/usage_store.hpp"
+
+namespace mdp::api_access {
+
+struct PluginContext {
+  explicit PluginContext(host::HostServices& h)
+      : host(h),
+        keys(h.database()),
+        usage(h.database()),
+        loader(h.database(), cache, plans),
+        flusher(cache, usage, h.log()) {}
+
+  host::HostServices& host;
+  KeyStore keys;
+  UsageStore usage;
+  KeyCache cache;
+  Entitlements plans;
+  HasherPool hashers;
+  KeyLoader loader;
+  UsageFlusher flusher;
+
+  Micros now() const noexcept { return to_micros(host.clock().now()); }
+  bool api_access_enabled(host::ClinicId clinic) const noexcept;
+  // Writes pending usage now; false if the write failed (figures then lag by the pending part).
+  bool flush_usage() noexcept { return flusher.flush(); }
+  // The cache's view of a key the routes just changed (revoke, rotate with grace).
+  void key_changed(const KeyRecord& k) noexcept {
+    loader.apply(k.id, k.revoked_at.has_value(), k.expires_at);
+  }
+};
+
+}  // namespace mdp::api_access

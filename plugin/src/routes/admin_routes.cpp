@@ -1,0 +1,302 @@
+#include "routes/admin_routes.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <string>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <botan/mem_ops.h>
+#include <botan/system_rng.h>
+#include <soci/soci.h>
+
+#include "api_access_plugin.hpp"
+#include "plugin_context.hpp"
+#include "util/db.hpp"
+#include "util/json_error.hpp"
+
+namespace mdp::api_access {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kMaxLabel = 100;
+constexpr std::int64_t kMaxGraceSeconds = 365LL * 86400;
+constexpr int kDefaultDays = 30, kMaxDays = 90;
+
+// A 4xx a handler decides on; thrown inside a handler, turned into a response by guarded().
+struct HttpError {
+  int status;
+  const char* code;
+  std::string message;
+};
+
+using Handler = host::Response (*)(PluginContext&, const host::RouteRequest&);
+
+host::RouteHandler guarded(std::shared_ptr<PluginContext> ctx, Handler fn) {
+  return [ctx = std::move(ctx), fn](const host::RouteRequest& req) noexcept -> host::Response {
+    try {
+      try {
+        return fn(*ctx, req);
+      } catch (const HttpError& e) {
+        return error_response(e.status, e.code, e.message);
+      } catch (const DatabaseUnavailable&) {
+        ctx->host.log().write(host::LogLevel::warning, "admin route: no database session free");
+        return error_response(503, "database_unavailable",
+                              "The database is busy. Try again in a moment.");
+      } catch (const std::exception& e) {
+        ctx->host.log().write(host::LogLevel::error,
+                              std::string("admin route ") + req.method + " " + req.path +
+                                  " failed: " + e.what());
+        return error_response(500, "internal_error", "Something went wrong. Try again.");
+      }
+    } catch (...) {
+      host::Response r;
+      r.status = 500;
+      r.body = R"({"error":{"code":"internal_error","message":"Something went wrong."}})";
+      return r;
+    }
+  };
+}
+
+Actor actor_of(const host::RouteRequest& req) { return Actor{req.user.id, req.user.name}; }
+
+KeyId key_id_param(const host::RouteRequest& req) {
+  const std::string* s = req.param("id");
+  KeyId id = 0;
+  if (s != nullptr && !s->empty() && s->size() <= 18) {
+    const auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), id);
+    if (ec == std::errc{} && p == s->data() + s->size() && id > 0) return id;
+  }
+  throw HttpError{404, "key_not_found", "No API key with this id in your clinic."};
+}
+
+[[noreturn]] void not_found() {
+  throw HttpError{404, "key_not_found", "No API key with this id in your clinic."};
+}
+
+void require_plan(PluginContext& ctx, host::ClinicId clinic) {
+  if (!ctx.api_access_enabled(clinic))
+    throw HttpError{403, "api_access_not_enabled",
+                    "Your clinic's plan does not include API access. Upgrade to Enterprise or "
+                    "buy the API access addon under Settings > Billing & Subscription."};
+}
+
+// The body as a JSON object; an empty body is `{}` when `empty_ok`.
+json::object parse_object(const std::string& body, bool empty_ok) {
+  if (empty_ok && body.find_first_not_of(" \t\r\n") == std::string::npos) return {};
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object())
+    throw HttpError{400, "invalid_json", "The request body must be a JSON object."};
+  return std::move(v.as_object());
+}
+
+std::string label_of(const json::object& body) {
+  const json::value* v = body.if_contains("label");
+  if (v == nullptr || !v->is_string())
+    throw HttpError{400, "invalid_label", "Give the key a label, e.g. \"Power BI sync\"."};
+  std::string label(v->as_string());
+  const std::size_t n = count_code_points(label);
+  if (n == 0 || label.find_first_not_of(" \t\r\n") == std::string::npos || n > kMaxLabel)
+    throw HttpError{400, "invalid_label", "The label must have 1 to 100 characters."};
+  return label;
+}
+
+std::vector<std::string> scopes_of(PluginContext& ctx, const json::object& body) {
+  const json::value* v = body.if_contains("scopes");
+  if (v == nullptr || v->is_null()) return {"read"};  // read-only: the safe default
+  if (!v->is_array())
+    throw HttpError{400, "invalid_json", "\"scopes\" must be an array of scope names."};
+  const auto& arr = v->as_array();
+  if (arr.empty())
+    throw HttpError{400, "missing_scope", "Choose at least one scope, e.g. \"read\"."};
+  const auto& known = ctx.host.api_scopes();
+  std::vector<std::string> out;
+  for (const auto& s : arr) {
+    if (!s.is_string())
+      throw HttpError{400, "invalid_json", "\"scopes\" must be an array of scope names."};
+    const std::string name(s.as_string());
+    const bool exists = std::any_of(known.begin(), known.end(),
+                                    [&](const host::ApiScope& k) { return k.id == name; });
+    if (!exists) {
+      std::string shown = name.substr(0, 64);
+      throw HttpError{400, "unknown_scope", "Unknown scope \"" + shown + "\"."};
+    }
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  }
+  return out;
+}
+
+std::optional<Micros> expiry_of(const json::object& body, Micros now) {
+  const json::value* v = body.if_contains("expires_at");
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  std::optional<Micros> t;
+  if (v->is_string()) t = parse_rfc3339(std::string_view(v->as_string()));
+  if (!t || *t <= now)
+    throw HttpError{400, "invalid_expiry",
+                    "\"expires_at\" must be a future time in RFC 3339, e.g. "
+                    "\"2027-01-31T00:00:00Z\"."};
+  return t;
+}
+
+// A fresh key for `clinic`; the secret goes into `secret` and nowhere else.
+NewKey new_key(PluginContext& ctx, const host::RouteRequest& req, std::string& secret) {
+  Botan::System_RNG rng;
+  secret = generate_key(rng);
+  NewKey k;
+  k.clinic_id = req.user.clinic_id;
+  k.key_hash = to_hex(digest_of(secret));
+  k.preview = preview_of(secret);
+  k.created_by = actor_of(req);
+  k.created_at = ctx.now();
+  return k;
+}
+
+host::Response created(PluginContext& ctx, const KeyRecord& rec, std::string& secret,
+                       const KeyRecord* rotated) {
+  json::object body;
+  body["key"] = to_json(rec, ctx.now());
+  body["secret"] = secret;
+  if (rotated != nullptr) body["rotated_key"] = to_json(*rotated, ctx.now());
+  Botan::secure_scrub_memory(secret.data(), secret.size());
+  return json_response(201, body);
+}
+
+// --- handlers -------------------------------------------------------------------------------
+
+host::Response list_keys(PluginContext& ctx, const host::RouteRequest& req) {
+  ctx.flush_usage();  // last_used_at exact; a failed flush only makes it lag
+  const Micros now = ctx.now();
+  json::array keys;
+  for (const auto& k : ctx.keys.list(req.user.clinic_id)) keys.push_back(to_json(k, now));
+  return json_response(200, json::object{{"keys", std::move(keys)}});
+}
+
+host::Response create_key(PluginContext& ctx, const host::RouteRequest& req) {
+  require_plan(ctx, req.user.clinic_id);
+  const json::object body = parse_object(req.body, false);
+  std::string label = label_of(body);
+  auto scopes = scopes_of(ctx, body);
+  auto expires = expiry_of(body, ctx.now());
+  std::string secret;
+  NewKey k = new_key(ctx, req, secret);
+  k.label = std::move(label);
+  k.scopes = std::move(scopes);
+  k.expires_at = expires;
+  const KeyRecord rec = ctx.keys.create(k);
+  ctx.host.log().write(host::LogLevel::info,
+                       "API key " + rec.preview + " (id " + std::to_string(rec.id) +
+                           ") created for clinic " + std::to_string(rec.clinic_id) + " by user " +
+                           std::to_string(req.user.id));
+  return created(ctx, rec, secret, nullptr);
+}
+
+host::Response revoke_key(PluginContext& ctx, const host::RouteRequest& req) {
+  const KeyId id = key_id_param(req);
+  auto rec = ctx.keys.revoke(req.user.clinic_id, id, actor_of(req), ctx.now());
+  if (!rec) not_found();
+  ctx.key_changed(*rec);  // before answering: the next API request is refused
+  ctx.host.log().write(host::LogLevel::info, "API key " + rec->preview + " (id " +
+                                                 std::to_string(rec->id) + ") revoked by user " +
+                                                 std::to_string(req.user.id));
+  return json_response(200, json::object{{"key", to_json(*rec, ctx.now())}});
+}
+
+host::Response rotate_key(PluginContext& ctx, const host::RouteRequest& req) {
+  const KeyId id = key_id_param(req);
+  require_plan(ctx, req.user.clinic_id);
+  const json::object body = parse_object(req.body, true);
+  std::optional<Micros> old_expires;
+  if (const json::value* g = body.if_contains("grace_seconds"); g != nullptr && !g->is_null()) {
+    std::int64_t secs = -1;
+    if (g->is_int64()) secs = g->as_int64();
+    else if (g->is_uint64() && g->as_uint64() <= static_cast<std::uint64_t>(kMaxGraceSeconds))
+      secs = static_cast<std::int64_t>(g->as_uint64());
+    if (secs < 0 || secs > kMaxGraceSeconds)
+      throw HttpError{400, "invalid_grace_seconds",
+                      "\"grace_seconds\" must be a whole number of seconds from 0 to 31536000."};
+    old_expires = ctx.now() + secs * kMicrosPerSecond;
+  }
+  std::string secret;
+  NewKey k = new_key(ctx, req, secret);
+  auto pair = ctx.keys.rotate(id, k, old_expires);
+  if (!pair) {
+    Botan::secure_scrub_memory(secret.data(), secret.size());
+    not_found();
+  }
+  ctx.key_changed(pair->second);
+  ctx.host.log().write(host::LogLevel::info,
+                       "API key " + pair->second.preview + " (id " + std::to_string(id) +
+                           ") rotated to " + pair->first.preview + " (id " +
+                           std::to_string(pair->first.id) + ") by user " +
+                           std::to_string(req.user.id));
+  return created(ctx, pair->first, secret, &pair->second);
+}
+
+host::Response list_events(PluginContext& ctx, const host::RouteRequest& req) {
+  ctx.keys.sweep_expired(ctx.now());
+  json::array events;
+  for (const auto& e : ctx.keys.events(req.user.clinic_id)) events.push_back(to_json(e));
+  return json_response(200, json::object{{"events", std::move(events)}});
+}
+
+host::Response key_usage(PluginContext& ctx, const host::RouteRequest& req) {
+  const KeyId id = key_id_param(req);
+  int days = kDefaultDays;
+  if (const std::string* q = req.query_value("days")) {
+    int n = 0;
+    const auto [p, ec] = std::from_chars(q->data(), q->data() + q->size(), n);
+    if (q->empty() || ec != std::errc{} || p != q->data() + q->size() || n < 1 || n > kMaxDays)
+      throw HttpError{400, "invalid_days", "\"days\" must be a whole number from 1 to 90."};
+    days = n;
+  }
+  if (!ctx.keys.get(req.user.clinic_id, id)) not_found();
+  ctx.flush_usage();  // include what was counted but not yet written
+  const DayNumber today = day_of(ctx.now());
+  const auto daily = ctx.usage.daily(id, today - (days - 1), today);
+  const UsageTotals t = totals(daily);
+  json::array arr;
+  for (const auto& d : daily)
+    arr.push_back(json::object{{"date", format_date(d.day)},
+                               {"requests", d.requests},
+                               {"client_errors", d.client_errors},
+                               {"server_errors", d.server_errors}});
+  json::object body;
+  body["key_id"] = id;
+  body["days"] = std::move(arr);
+  body["requests"] = t.requests;
+  body["client_errors"] = t.client_errors;
+  body["server_errors"] = t.server_errors;
+  body["error_rate"] = t.error_rate();
+  return json_response(200, body);
+}
+
+}  // namespace
+
+std::size_t count_code_points(std::string_view s) noexcept {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::vector<host::RouteSpec> make_admin_routes(std::shared_ptr<PluginContext> ctx) {
+  const std::string perm = kManagePermission;
+  return {
+      {"GET", "keys", perm, "List the clinic's API keys", guarded(ctx, &list_keys)},
+      {"POST", "keys", perm, "Create an API key (the secret is returned once)",
+       guarded(ctx, &create_key)},
+      {"POST", "keys/{id}/revoke", perm, "Revoke an API key", guarded(ctx, &revoke_key)},
+      {"POST", "keys/{id}/rotate", perm, "Replace an API key, optionally with a grace period",
+       guarded(ctx, &rotate_key)},
+      {"GET", "events", perm, "The clinic's API key audit trail", guarded(ctx, &list_events)},
+      {"GET", "keys/{id}/usage", perm, "Requests per day and error rate of an API key",
+       guarded(ctx, &key_usage)},
+  };
+}
+
+}  // namespace mdp::api_access

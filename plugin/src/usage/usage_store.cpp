@@ -1,0 +1,133 @@
+#include "usage/usage_store.hpp"
+
+#include <chrono>
+
+#include <soci/soci.h>
+
+#include "util/db.hpp"
+
+namespace mdp::api_access {
+
+namespace {
+// "YYYY-MM-DD" back to a day number; the column only ever holds format_date() output.
+DayNumber parse_date(const std::string& s) {
+  const int y = std::stoi(s.substr(0, 4));
+  const unsigned m = static_cast<unsigned>(std::stoi(s.substr(5, 2)));
+  const unsigned d = static_cast<unsigned>(std::stoi(s.substr(8, 2)));
+  const std::chrono::sys_days days{std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}};
+  return static_cast<DayNumber>(days.time_since_epoch().count());
+}
+
+std::vector<DayUsage> dense(DayNumber from, DayNumber to) {
+  std::vector<DayUsage> out;
+  if (to < from) return out;
+  out.reserve(static_cast<std::size_t>(to - from + 1));
+  for (DayNumber d = from; d <= to; ++d) out.push_back(DayUsage{d, 0, 0, 0});
+  return out;
+}
+}  // namespace
+
+void UsageStore::write(const std::vector<UsageDelta>& deltas,
+                       const std::vector<std::pair<KeyId, Micros>>& last_used) {
+  if (deltas.empty() && last_used.empty()) return;
+  Lease sql(db_);
+  WriteTransaction tx(*sql, db_.dialect());
+  long long key_id = 0, requests = 0, client = 0, server = 0, at = 0;
+  std::string day;
+  if (!deltas.empty()) {
+    // Same text on both dialects; the existing row is named by its table, the proposed one by
+    // `excluded`.
+    soci::statement upsert =
+        (sql->prepare << "INSERT INTO api_access_usage_daily "
+                         "(key_id, day, requests, client_errors, server_errors) "
+                         "VALUES (:k, :d, :r, :c, :s) ON CONFLICT (key_id, day) DO UPDATE SET "
+                         "requests = api_access_usage_daily.requests + excluded.requests, "
+                         "client_errors = api_access_usage_daily.client_errors + excluded.client_errors, "
+                         "server_errors = api_access_usage_daily.server_errors + excluded.server_errors",
+         soci::use(key_id), soci::use(day), soci::use(requests), soci::use(client),
+         soci::use(server));
+    for (const auto& d : deltas) {
+      key_id = d.key_id;
+      day = format_date(d.day);
+      requests = static_cast<long long>(d.requests);
+      client = static_cast<long long>(d.client_errors);
+      server = static_cast<long long>(d.server_errors);
+      upsert.execute(true);
+    }
+  }
+  if (!last_used.empty()) {
+    soci::statement touch =
+        (sql->prepare << "UPDATE api_access_keys SET last_used_at = :at WHERE id = :k "
+                         "AND (last_used_at IS NULL OR last_used_at < :at2)",
+         soci::use(at), soci::use(key_id), soci::use(at));
+    for (const auto& [k, t] : last_used) {
+      key_id = k;
+      at = t;
+      touch.execute(true);
+    }
+  }
+  tx.commit();
+}
+
+std::vector<DayUsage> UsageStore::daily(KeyId key, DayNumber from, DayNumber to) const {
+  auto out = dense(from, to);
+  if (out.empty()) return out;
+  Lease sql(db_);
+  long long k = key, requests = 0, client = 0, server = 0;
+  std::string lo = format_date(from), hi = format_date(to), day;
+  soci::statement st =
+      (sql->prepare << "SELECT day, requests, client_errors, server_errors "
+                       "FROM api_access_usage_daily WHERE key_id = :k AND day >= :lo AND day <= :hi",
+       soci::into(day), soci::into(requests), soci::into(client), soci::into(server),
+       soci::use(k), soci::use(lo), soci::use(hi));
+  st.execute();
+  while (st.fetch()) {
+    const DayNumber d = parse_date(day);
+    if (d < from || d > to) continue;
+    auto& slot = out[static_cast<std::size_t>(d - from)];
+    slot.requests = static_cast<std::uint64_t>(requests);
+    slot.client_errors = static_cast<std::uint64_t>(client);
+    slot.server_errors = static_cast<std::uint64_t>(server);
+  }
+  return out;
+}
+
+std::map<KeyId, std::vector<DayUsage>> UsageStore::daily_for_clinic(host::ClinicId clinic,
+                                                                    DayNumber from,
+                                                                    DayNumber to) const {
+  std::map<KeyId, std::vector<DayUsage>> out;
+  if (to < from) return out;
+  Lease sql(db_);
+  long long c = clinic, key = 0, requests = 0, client = 0, server = 0;
+  std::string lo = format_date(from), hi = format_date(to), day;
+  soci::statement st =
+      (sql->prepare << "SELECT u.key_id, u.day, u.requests, u.client_errors, u.server_errors "
+                       "FROM api_access_usage_daily u JOIN api_access_keys k ON k.id = u.key_id "
+                       "WHERE k.clinic_id = :c AND u.day >= :lo AND u.day <= :hi",
+       soci::into(key), soci::into(day), soci::into(requests), soci::into(client),
+       soci::into(server), soci::use(c), soci::use(lo), soci::use(hi));
+  st.execute();
+  while (st.fetch()) {
+    const DayNumber d = parse_date(day);
+    if (d < from || d > to) continue;
+    auto [it, fresh] = out.try_emplace(key);
+    if (fresh) it->second = dense(from, to);
+    auto& slot = it->second[static_cast<std::size_t>(d - from)];
+    slot.requests = static_cast<std::uint64_t>(requests);
+    slot.client_errors = static_cast<std::uint64_t>(client);
+    slot.server_errors = static_cast<std::uint64_t>(server);
+  }
+  return out;
+}
+
+UsageTotals totals(const std::vector<DayUsage>& days) noexcept {
+  UsageTotals t;
+  for (const auto& d : days) {
+    t.requests += d.requests;
+    t.client_errors += d.client_errors;
+    t.server_errors += d.server_errors;
+  }
+  return t;
+}
+
+}  // namespace mdp::api_access

@@ -1,0 +1,53 @@
+// Usage per key per UTC day in api_access_usage_daily, and the key's last_used_at.
+//
+// Writes come only from UsageFlusher, in batches (one transaction, UPSERTs that add). Reads
+// serve GET keys/{id}/usage and the API Keys page (plugin/src/pages/).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "keys/key_record.hpp"
+#include "mdp/host/services.hpp"
+#include "usage/key_usage.hpp"
+
+namespace mdp::api_access {
+
+struct DayUsage {
+  DayNumber day = 0;
+  std::uint64_t requests = 0, client_errors = 0, server_errors = 0;
+};
+
+class UsageStore {
+ public:
+  explicit UsageStore(host::Database& db) : db_(db) {}
+
+  // One transaction: adds every delta to its (key, day) row and raises last_used_at where the
+  // given time is newer. Throws on failure (nothing is written then).
+  void write(const std::vector<UsageDelta>& deltas,
+             const std::vector<std::pair<KeyId, Micros>>& last_used);
+
+  // Every day from `from` to `to` inclusive, oldest first, zero days included.
+  std::vector<DayUsage> daily(KeyId key, DayNumber from, DayNumber to) const;
+  // The same for every key of a clinic (keys without usage are absent from the map).
+  std::map<KeyId, std::vector<DayUsage>> daily_for_clinic(host::ClinicId clinic, DayNumber from,
+                                                          DayNumber to) const;
+
+ private:
+  host::Database& db_;
+};
+
+// Sum over days, and (client + server errors) / requests, 0 without requests.
+struct UsageTotals {
+  std::uint64_t requests = 0, client_errors = 0, server_errors = 0;
+  double error_rate() const noexcept {
+    return requests == 0 ? 0.0
+                         : static_cast<double>(client_errors + server_errors) /
+                               static_cast<double>(requests);
+  }
+};
+UsageTotals totals(const std::vector<DayUsage>& days) noexcept;
+
+}  // namespace mdp::api_access
