@@ -1,0 +1,654 @@
+#include "app/application.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <optional>
+#include <regex>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <soci/soci.h>
+
+#include "render/render.hpp"
+#include "services/host_schema.hpp"
+
+namespace mdp::devhost {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+std::string_view HttpRequest::header(std::string_view name) const noexcept {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return v;
+  return {};
+}
+
+std::size_t HttpRequest::header_values(std::string_view name, std::string_view* out,
+                                       std::size_t max) const noexcept {
+  std::size_t n = 0;
+  for (const auto& [k, v] : headers) {
+    if (!iequals(k, name)) continue;
+    if (n < max && out != nullptr) out[n] = v;
+    ++n;
+  }
+  return n;
+}
+
+HttpResponse json_error(int status, std::string_view code, std::string_view message) {
+  json::object err{{"code", code}, {"message", message}};
+  return HttpResponse{status, "application/json", json::serialize(json::object{{"error", err}}), {}};
+}
+
+namespace {
+
+HttpResponse json_response(int status, const json::value& v) {
+  return HttpResponse{status, "application/json", json::serialize(v), {}};
+}
+
+HttpResponse html_response(int status, std::string body) {
+  return HttpResponse{status, "text/html; charset=utf-8", std::move(body), {}};
+}
+
+HttpResponse redirect(std::string location) {
+  HttpResponse r{302, "text/plain; charset=utf-8", "", {}};
+  r.headers.emplace_back("Location", std::move(location));
+  return r;
+}
+
+std::string format_rfc3339(host::TimePoint t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// RFC 3339 date-time with Z or a numeric offset; fractions are accepted and dropped.
+std::optional<host::TimePoint> parse_rfc3339(std::string_view text) {
+  static const std::regex re(
+      R"(([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|([+-])([0-9]{2}):([0-9]{2})))");
+  std::cmatch m;
+  if (!std::regex_match(text.begin(), text.end(), m, re)) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = std::stoi(m[1].str()) - 1900;
+  tm.tm_mon = std::stoi(m[2].str()) - 1;
+  tm.tm_mday = std::stoi(m[3].str());
+  tm.tm_hour = std::stoi(m[4].str());
+  tm.tm_min = std::stoi(m[5].str());
+  tm.tm_sec = std::stoi(m[6].str());
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60)
+    return std::nullopt;
+  std::time_t t = timegm(&tm);
+  if (m[9].matched) {
+    long offset = std::stol(m[10].str()) * 3600 + std::stol(m[11].str()) * 60;
+    t -= (m[9].str() == "+" ? offset : -offset);
+  }
+  return std::chrono::system_clock::from_time_t(t);
+}
+
+bool state_changing(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+// The value of our session cookie in any Cookie header.
+std::string_view session_cookie(const HttpRequest& req) {
+  std::string_view values[8];
+  std::size_t n = std::min<std::size_t>(req.header_values("Cookie", values, 8), 8);
+  const std::string_view name = kSessionCookie;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string_view rest = values[i];
+    while (!rest.empty()) {
+      std::size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+        return pair.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+std::string source_name(host::FeatureSource s) {
+  return s == host::FeatureSource::tier ? "tier" : s == host::FeatureSource::addon ? "addon" : "";
+}
+
+// The hook's view of a request: straight over the server's buffers, no copies.
+class ApiRequestView final : public host::ApiRequest {
+ public:
+  ApiRequestView(const HttpRequest& r, std::string_view path, std::string_view query,
+                 std::string_view scope)
+      : r_(r), path_(path), query_(query), scope_(scope) {}
+  std::string_view method() const noexcept override { return r_.method; }
+  std::string_view path() const noexcept override { return path_; }
+  std::string_view query() const noexcept override { return query_; }
+  std::size_t headers(std::string_view name, std::string_view* out, std::size_t max) const noexcept override {
+    return r_.header_values(name, out, max);
+  }
+  std::string_view required_scope() const noexcept override { return scope_; }
+
+ private:
+  const HttpRequest& r_;
+  std::string_view path_, query_, scope_;
+};
+
+struct Actor {
+  std::string session_id;
+  WebSession session;
+  host::User user;
+};
+
+enum class ApiEndpoint { patients, appointments_list, appointments_create, ping };
+struct ApiRoute {
+  const char* method;
+  const char* path;
+  const char* scope;
+  ApiEndpoint endpoint;
+};
+constexpr ApiRoute kApiRoutes[] = {
+    {"GET", "/api/v1/patients", "read", ApiEndpoint::patients},
+    {"GET", "/api/v1/appointments", "read", ApiEndpoint::appointments_list},
+    {"POST", "/api/v1/appointments", "appointments:write", ApiEndpoint::appointments_create},
+    {"GET", "/api/v1/ping", "read", ApiEndpoint::ping},
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct Application::Impl {
+  SharedServices& s;
+  ManualClock* test_clock;
+  std::vector<std::shared_ptr<LoadedPlugin>> plugins;
+  std::vector<std::shared_ptr<host::ApiHook>> hooks;
+  SessionStore sessions;
+  std::string dummy_hash;  // checked for unknown e-mails so both paths cost one Argon2 run
+  mutable std::shared_mutex clinic_mutex;
+  std::unordered_map<host::ClinicId, std::string> clinic_names;  // names never change here
+
+  Impl(SharedServices& services, ManualClock* clock, std::vector<std::shared_ptr<LoadedPlugin>> p)
+      : s(services), test_clock(clock), plugins(std::move(p)) {
+    for (const auto& lp : plugins)
+      if (lp->hook()) hooks.push_back(lp->hook());
+    dummy_hash = hash_password("not-a-real-password");
+  }
+
+  // --- identity -------------------------------------------------------------------------------
+  std::optional<Actor> actor(const HttpRequest& req) const {
+    std::string_view id = session_cookie(req);
+    if (id.empty()) return std::nullopt;
+    auto ws = sessions.find(id);
+    if (!ws) return std::nullopt;
+    auto user = s.directory.user(ws->user_id);
+    if (!user) return std::nullopt;
+    return Actor{std::string(id), *ws, *user};
+  }
+
+  std::optional<std::string> clinic_name(host::ClinicId id) {
+    {
+      std::shared_lock lock(clinic_mutex);
+      auto it = clinic_names.find(id);
+      if (it != clinic_names.end()) return it->second;
+    }
+    auto c = s.directory.clinic(id);
+    if (!c) return std::nullopt;
+    std::unique_lock lock(clinic_mutex);
+    clinic_names[id] = c->name;
+    return c->name;
+  }
+
+  json::object clinic_json(host::ClinicId id) {
+    auto name = clinic_name(id);
+    return json::object{{"id", id}, {"name", name ? *name : std::string()}};
+  }
+
+  json::object user_json(const host::User& u) {
+    return json::object{{"id", u.id},     {"name", u.name},  {"email", u.email},
+                        {"role", u.role}, {"clinic", clinic_json(u.clinic_id)}};
+  }
+
+  // --- chrome for HTML pages --------------------------------------------------------------------
+  render::PageChrome chrome(const Actor& a, std::string title, std::string current_path,
+                            std::string action_base = "/") {
+    render::PageChrome c;
+    c.title = std::move(title);
+    c.nav.push_back({"Account", "Billing & Subscription", "/settings/billing"});
+    for (const auto& lp : plugins)
+      for (const auto& page : lp->pages())
+        if (s.permissions.allows(a.user.role, page.permission))
+          c.nav.push_back({page.section, page.title, "/settings/" + page.path});
+    c.user_name = a.user.name;
+    c.clinic_name = clinic_name(a.user.clinic_id).value_or("");
+    c.csrf_token = a.session.csrf_token;
+    c.current_path = std::move(current_path);
+    c.action_base = std::move(action_base);
+    return c;
+  }
+
+  // --- dispatch -----------------------------------------------------------------------------
+  HttpResponse handle(const HttpRequest& req) {
+    auto parsed = boost::urls::parse_origin_form(req.target);
+    if (!parsed) return json_error(400, "invalid_target", "The request target is not a valid path.");
+    const boost::urls::url_view& url = *parsed;
+    std::vector<std::string> segs;
+    for (auto seg : url.segments()) segs.push_back(seg);
+    std::string path = url.path();
+
+    if (!segs.empty() && segs[0] == "api") return public_api(req, url);
+    if (path == "/demo/ping" && req.method == "GET") return demo_ping();
+    if (!segs.empty() && segs[0] == "__test") return test_clock_route(req, path);
+
+    if (path == "/login") {
+      if (req.method == "GET") {
+        std::string next = "/settings";
+        if (auto it = url.params().find("next"); it != url.params().end()) next = (*it).value;
+        return html_response(200, render::render_login_page(next));
+      }
+      if (req.method == "POST") return login(req);
+      return json_error(405, "method_not_allowed", "Use GET or POST on /login.");
+    }
+    if (path == "/" && req.method == "GET") return redirect("/settings");
+
+    // Everything below needs a session; state-changing requests also need the CSRF token.
+    bool is_html_page = !segs.empty() && segs[0] == "settings" && req.method == "GET";
+    auto a = actor(req);
+    if (!a) {
+      if (is_html_page) return redirect("/login?next=" + std::string(url.encoded_path()));
+      if (!known_path(segs, path)) return not_found();
+      return json_error(401, "not_authenticated", "Log in first (POST /login).");
+    }
+    if (state_changing(req.method) &&
+        !SessionStore::csrf_matches(a->session, req.header("X-CSRF-Token")))
+      return json_error(403, "csrf_token_invalid",
+                        "The X-CSRF-Token header is missing or does not match the session.");
+
+    if (path == "/logout") {
+      if (req.method != "POST") return json_error(405, "method_not_allowed", "Use POST /logout.");
+      sessions.erase(a->session_id);
+      HttpResponse r = json_response(200, json::object{{"ok", true}});
+      r.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) +
+                                               "=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict");
+      return r;
+    }
+    if (path == "/session" && req.method == "GET")
+      return json_response(200, json::object{{"user", user_json(a->user)},
+                                             {"csrf_token", a->session.csrf_token}});
+    if (is_html_page) return settings_page(*a, segs, path);
+    if (path == "/billing/features") {
+      if (req.method != "GET") return json_error(405, "method_not_allowed", "Use GET.");
+      return json_response(200, features_json(a->user.clinic_id));
+    }
+    if (segs.size() == 3 && segs[0] == "billing" && segs[1] == "addons")
+      return addon_change(req, *a, segs[2]);
+    if (segs.size() >= 2 && segs[0] == "plugins") return plugin_route(req, *a, url, segs);
+    return not_found();
+  }
+
+  bool known_path(const std::vector<std::string>& segs, const std::string& path) const {
+    if (path == "/logout" || path == "/session" || path == "/billing/features") return true;
+    if (segs.size() == 3 && segs[0] == "billing" && segs[1] == "addons") return true;
+    if (segs.size() >= 2 && segs[0] == "plugins") return true;  // matched after authentication
+    return false;
+  }
+
+  static HttpResponse not_found() { return json_error(404, "not_found", "No such route."); }
+
+  // --- login --------------------------------------------------------------------------------
+  HttpResponse login(const HttpRequest& req) {
+    json::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    if (ec) return json_error(400, "invalid_json", "The body is not valid JSON.");
+    const json::object* o = body.if_object();
+    const json::value* email = o ? o->if_contains("email") : nullptr;
+    const json::value* password = o ? o->if_contains("password") : nullptr;
+    if (!email || !password || !email->is_string() || !password->is_string())
+      return json_error(400, "invalid_request", "Send {\"email\": \"...\", \"password\": \"...\"}.");
+    std::string mail(email->get_string());
+    std::transform(mail.begin(), mail.end(), mail.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto found = s.directory.user_for_login(mail);
+    std::string_view pw = password->get_string();
+    bool ok = check_password(pw, found ? found->second : dummy_hash) && found.has_value();
+    if (!ok) return json_error(401, "invalid_credentials", "Wrong e-mail or password.");
+    std::string csrf;
+    std::string id = sessions.create(found->first.id, csrf);
+    HttpResponse r = json_response(200, json::object{{"csrf_token", csrf}, {"user", user_json(found->first)}});
+    r.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) + "=" + id +
+                                             "; HttpOnly; SameSite=Strict; Path=/");
+    return r;
+  }
+
+  // --- billing ------------------------------------------------------------------------------
+  json::object features_json(host::ClinicId clinic) {
+    json::array arr;
+    for (const auto& spec : s.features.all()) {
+      host::FeatureState st = s.subscriptions.feature(clinic, spec.id);
+      json::value source = nullptr;
+      if (st.enabled) source = json::string(source_name(st.source));
+      arr.push_back(json::object{{"id", spec.id}, {"label", spec.label}, {"enabled", st.enabled},
+                                 {"source", source}});
+    }
+    return json::object{{"features", arr}};
+  }
+
+  HttpResponse addon_change(const HttpRequest& req, const Actor& a, const std::string& addon) {
+    if (req.method != "POST" && req.method != "DELETE")
+      return json_error(405, "method_not_allowed", "POST buys the addon, DELETE cancels it.");
+    if (!s.permissions.allows(a.user.role, kBillingPermission))
+      return json_error(403, "forbidden", "Only a clinic admin can change the subscription.");
+    bool known = false;
+    for (const auto& spec : s.features.all())
+      if (!spec.addon.empty() && spec.addon == addon) known = true;
+    if (!known) return json_error(404, "addon_not_found", "No feature is unlocked by that addon.");
+    if (req.method == "POST") s.subscriptions.add_addon(a.user.clinic_id, addon);
+    else s.subscriptions.remove_addon(a.user.clinic_id, addon);
+    for (const auto& lp : plugins) lp->plugin()->on_subscription_changed(a.user.clinic_id);
+    return json_response(200, features_json(a.user.clinic_id));
+  }
+
+  // --- settings pages -------------------------------------------------------------------------
+  HttpResponse settings_page(const Actor& a, const std::vector<std::string>& segs,
+                             const std::string& path) {
+    if (segs.size() == 1 || (segs.size() == 2 && segs[1].empty()))
+      return html_response(200, render::render_settings_index(chrome(a, "Settings", "/settings")));
+    if (path == "/settings/billing") {
+      std::vector<render::BillingFeature> rows;
+      for (const auto& spec : s.features.all()) {
+        host::FeatureState st = s.subscriptions.feature(a.user.clinic_id, spec.id);
+        rows.push_back({spec.id, spec.label, st.enabled, source_name(st.source), spec.addon});
+      }
+      auto tier = s.subscriptions.tier(a.user.clinic_id).value_or("");
+      auto vm = render::billing_view_model(clinic_name(a.user.clinic_id).value_or(""), tier, rows,
+                                           s.permissions.allows(a.user.role, kBillingPermission));
+      return html_response(200, render::render_settings_page(
+                                    vm, chrome(a, "Billing & Subscription", path)));
+    }
+    std::string sub = path.substr(std::string("/settings/").size());
+    for (const auto& lp : plugins) {
+      for (const auto& page : lp->pages()) {
+        if (page.path != sub) continue;
+        auto c = chrome(a, page.title, path, "/plugins/" + lp->id() + "/");
+        if (!s.permissions.allows(a.user.role, page.permission))
+          return html_response(403, render::render_message_page(
+                                        c, "Forbidden", "You don't have permission to open this page."));
+        host::RouteRequest rr;
+        rr.method = "GET";
+        rr.user = a.user;
+        rr.csrf_token = a.session.csrf_token;
+        std::string vm = page.view_model(rr);
+        std::string why;
+        std::string html = render::render_settings_page(vm, c, &why);
+        if (!why.empty()) {
+          StderrLog("devhost").write(host::LogLevel::warning,
+                                     "plugin " + lp->id() + " page " + page.id + ": " + why);
+        }
+        return html_response(200, std::move(html));
+      }
+    }
+    return html_response(404, render::render_message_page(chrome(a, "Not found", path), "Not found",
+                                                          "There is no settings page here."));
+  }
+
+  // --- plugin routes --------------------------------------------------------------------------
+  HttpResponse plugin_route(const HttpRequest& req, const Actor& a, const boost::urls::url_view& url,
+                            const std::vector<std::string>& segs) {
+    const LoadedPlugin* plugin = nullptr;
+    for (const auto& lp : plugins)
+      if (lp->id() == segs[1]) plugin = lp.get();
+    if (plugin == nullptr) return not_found();
+    std::vector<std::string> rest(segs.begin() + 2, segs.end());
+    bool path_matched = false;
+    for (const auto& route : plugin->routes()) {
+      std::vector<host::NameValue> params;
+      if (!match_pattern(route.pattern, rest, params)) continue;
+      path_matched = true;
+      if (route.method != req.method) continue;
+      if (!s.permissions.allows(a.user.role, route.permission))
+        return json_error(403, "forbidden", "Your role does not allow this.");
+      host::RouteRequest rr;
+      rr.method = std::string(req.method);
+      for (std::size_t i = 0; i < rest.size(); ++i) rr.path += (i ? "/" : "") + rest[i];
+      rr.params = std::move(params);
+      for (auto p : url.params()) rr.query.emplace_back(p.key, p.value);
+      rr.body = std::string(req.body);
+      rr.user = a.user;
+      rr.csrf_token = a.session.csrf_token;
+      host::Response out = route.handler(rr);
+      HttpResponse r{out.status, out.content_type, std::move(out.body), std::move(out.headers)};
+      if (r.status < 100 || r.status > 599) return json_error(500, "internal_error", "Bad status from plugin.");
+      return r;
+    }
+    if (path_matched) return json_error(405, "method_not_allowed", "This route does not accept that method.");
+    return not_found();
+  }
+
+  static bool match_pattern(const std::string& pattern, const std::vector<std::string>& segs,
+                            std::vector<host::NameValue>& params) {
+    std::size_t i = 0, pos = 0;
+    while (pos <= pattern.size()) {
+      std::size_t end = pattern.find('/', pos);
+      if (end == std::string::npos) end = pattern.size();
+      std::string_view part(pattern.data() + pos, end - pos);
+      if (i >= segs.size()) return false;
+      if (part.size() >= 2 && part.front() == '{' && part.back() == '}') {
+        if (segs[i].empty()) return false;
+        params.emplace_back(std::string(part.substr(1, part.size() - 2)), segs[i]);
+      } else if (part != segs[i]) {
+        return false;
+      }
+      ++i;
+      pos = end + 1;
+    }
+    return i == segs.size();
+  }
+
+  // --- test clock ---------------------------------------------------------------------------
+  HttpResponse test_clock_route(const HttpRequest& req, const std::string& path) {
+    if (test_clock == nullptr || path != "/__test/clock") return not_found();
+    if (req.method == "POST") {
+      json::error_code ec;
+      json::value body = json::parse(req.body, ec);
+      if (ec) return json_error(400, "invalid_json", "The body is not valid JSON.");
+      const json::object* o = body.if_object();
+      if (o && o->if_contains("advance_seconds") && (*o).at("advance_seconds").is_number()) {
+        double secs = (*o).at("advance_seconds").to_number<double>();
+        test_clock->advance(std::chrono::nanoseconds(static_cast<std::int64_t>(secs * 1e9)));
+      } else if (o && o->if_contains("set") && (*o).at("set").is_string()) {
+        auto t = parse_rfc3339((*o).at("set").get_string());
+        if (!t) return json_error(400, "invalid_time", "\"set\" must be an RFC 3339 time.");
+        test_clock->set(*t);
+      } else {
+        return json_error(400, "invalid_request",
+                          "Send {\"advance_seconds\": N} or {\"set\": \"RFC 3339 time\"}.");
+      }
+    } else if (req.method != "GET") {
+      return json_error(405, "method_not_allowed", "Use GET or POST.");
+    }
+    return json_response(200, json::object{{"now", format_rfc3339(test_clock->now())}});
+  }
+
+  // --- public API ---------------------------------------------------------------------------
+  HttpResponse demo_ping() {
+    // Benchmark aid: the same body as GET /api/v1/ping for clinic 1, without any hook.
+    return json_response(200, json::object{{"clinic", clinic_json(1)}, {"pong", true}});
+  }
+
+  HttpResponse public_api(const HttpRequest& req, const boost::urls::url_view& url) {
+    std::string_view path = url.encoded_path();
+    const ApiRoute* route = nullptr;
+    bool path_known = false;
+    for (const auto& r : kApiRoutes) {
+      if (path != r.path) continue;
+      path_known = true;
+      if (req.method == r.method) route = &r;
+    }
+    if (!path_known) return json_error(404, "not_found", "No such API route.");
+    if (route == nullptr) return json_error(405, "method_not_allowed", "This API route does not accept that method.");
+    if (hooks.empty())
+      return json_error(503, "api_unavailable", "The public API needs the API access plugin, which is not loaded.");
+
+    ApiRequestView view(req, path, url.encoded_query(), route->scope);
+    std::vector<host::ApiDecision> decisions(hooks.size());
+    HttpResponse response;
+    bool allowed = true;
+    host::ClinicId clinic = 0;
+    std::size_t called = 0;
+    for (std::size_t i = 0; i < hooks.size(); ++i) {
+      hooks[i]->on_api_request(view, decisions[i]);
+      called = i + 1;
+      const host::ApiDecision& d = decisions[i];
+      if (!d.allowed || d.clinic_id <= 0 || (clinic != 0 && d.clinic_id != clinic)) {
+        allowed = false;
+        if (d.allowed) {
+          response = json_error(500, "internal_error", "API hooks disagree on the clinic.");
+        } else {
+          int status = d.status >= 400 && d.status <= 599 ? d.status : 403;
+          response = HttpResponse{status, "application/json",
+                                  d.body.empty() ? json_error(status, "forbidden", "Refused.").body : d.body,
+                                  {}};
+          if (!d.www_authenticate.empty()) response.headers.emplace_back("WWW-Authenticate", d.www_authenticate);
+        }
+        break;
+      }
+      clinic = d.clinic_id;
+    }
+    if (allowed) {
+      try {
+        response = serve_api(*route, req, clinic);
+      } catch (const std::exception&) {
+        response = json_error(500, "internal_error", "The request failed on the server.");
+      }
+    }
+    for (std::size_t i = 0; i < called; ++i) hooks[i]->on_api_response(decisions[i].token, response.status);
+    return response;
+  }
+
+  HttpResponse serve_api(const ApiRoute& route, const HttpRequest& req, host::ClinicId clinic) {
+    json::object out{{"clinic", clinic_json(clinic)}};
+    if (route.endpoint == ApiEndpoint::ping) {
+      out["pong"] = true;
+      return json_response(200, out);
+    }
+    host::SessionLease db(s.database, 5s);
+    if (!db) return json_error(503, "database_busy", "Try again shortly.");
+    long long cid = clinic;
+    if (route.endpoint == ApiEndpoint::patients) {
+      json::array arr;
+      long long id = 0;
+      std::string first, last, birth;
+      soci::statement st = (db->prepare << "SELECT id, first_name, last_name, birth_date FROM host_patients"
+                                           " WHERE clinic_id = :c ORDER BY id",
+                            soci::into(id), soci::into(first), soci::into(last), soci::into(birth),
+                            soci::use(cid));
+      st.execute();
+      while (st.fetch())
+        arr.push_back(json::object{{"id", id}, {"first_name", first}, {"last_name", last}, {"birth_date", birth}});
+      out["patients"] = std::move(arr);
+      return json_response(200, out);
+    }
+    if (route.endpoint == ApiEndpoint::appointments_list) {
+      json::array arr;
+      long long id = 0, patient = 0;
+      int minutes = 0;
+      std::string starts, reason;
+      soci::statement st = (db->prepare << "SELECT id, patient_id, starts_at, duration_minutes, reason"
+                                           " FROM host_appointments WHERE clinic_id = :c ORDER BY starts_at, id",
+                            soci::into(id), soci::into(patient), soci::into(starts), soci::into(minutes),
+                            soci::into(reason), soci::use(cid));
+      st.execute();
+      while (st.fetch())
+        arr.push_back(json::object{{"id", id}, {"patient_id", patient}, {"starts_at", starts},
+                                   {"duration_minutes", minutes}, {"reason", reason}});
+      out["appointments"] = std::move(arr);
+      return json_response(200, out);
+    }
+    // POST /api/v1/appointments
+    json::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    if (ec) return json_error(400, "invalid_json", "The body is not valid JSON.");
+    const json::object* o = body.if_object();
+    if (!o) return json_error(400, "invalid_appointment", "Send a JSON object.");
+    const json::value* pid = o->if_contains("patient_id");
+    const json::value* starts = o->if_contains("starts_at");
+    const json::value* dur = o->if_contains("duration_minutes");
+    const json::value* why = o->if_contains("reason");
+    if (!pid || !pid->is_int64() || pid->get_int64() <= 0)
+      return json_error(400, "invalid_appointment", "\"patient_id\" must be a positive integer.");
+    if (!starts || !starts->is_string() || !parse_rfc3339(starts->get_string()))
+      return json_error(400, "invalid_appointment", "\"starts_at\" must be an RFC 3339 time.");
+    long long minutes = 30;
+    if (dur) {
+      if (!dur->is_int64() || dur->get_int64() < 5 || dur->get_int64() > 480)
+        return json_error(400, "invalid_appointment", "\"duration_minutes\" must be 5 to 480.");
+      minutes = dur->get_int64();
+    }
+    std::string reason;
+    if (why) {
+      if (!why->is_string() || why->get_string().size() > 200)
+        return json_error(400, "invalid_appointment", "\"reason\" must be a string of at most 200 characters.");
+      reason = std::string(why->get_string());
+    }
+    long long patient = pid->get_int64();
+    long long owner = 0;
+    soci::indicator ind = soci::i_null;
+    *db << "SELECT clinic_id FROM host_patients WHERE id = :p", soci::into(owner, ind), soci::use(patient);
+    if (!db->got_data() || ind != soci::i_ok || owner != cid)
+      return json_error(404, "patient_not_found", "No such patient in this clinic.");
+    std::string starts_at(starts->get_string());
+    int mins = static_cast<int>(minutes);
+    long long id = 0;
+    *db << "INSERT INTO host_appointments (clinic_id, patient_id, starts_at, duration_minutes, reason)"
+           " VALUES (:c, :p, :s, :m, :r) RETURNING id",
+        soci::use(cid), soci::use(patient), soci::use(starts_at), soci::use(mins), soci::use(reason),
+        soci::into(id);
+    out["appointment"] = json::object{{"id", id}, {"patient_id", patient}, {"starts_at", starts_at},
+                                      {"duration_minutes", mins}, {"reason", reason}};
+    return json_response(201, out);
+  }
+};
+
+Application::Application(SharedServices& services, ManualClock* test_clock,
+                         std::vector<std::shared_ptr<LoadedPlugin>> plugins)
+    : impl_(std::make_unique<Impl>(services, test_clock, std::move(plugins))) {}
+
+Application::~Application() = default;
+
+HttpResponse Application::handle(const HttpRequest& request) noexcept {
+  try {
+    return impl_->handle(request);
+  } catch (const std::exception& e) {
+    try {
+      StderrLog("devhost").write(host::LogLevel::error, std::string("request failed: ") + e.what());
+      return json_error(500, "internal_error", "The request failed on the server.");
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  return HttpResponse{500, "application/json",
+                      R"({"error":{"code":"internal_error","message":"The request failed on the server."}})", {}};
+}
+
+void Application::stop_plugins() noexcept {
+  impl_->hooks.clear();
+  for (auto& lp : impl_->plugins) lp->stop();
+  impl_->plugins.clear();
+}
+
+}  // namespace mdp::devhost

@@ -1,0 +1,52 @@
+// The devhost's request handling, independent of the HTTP library: sessions and CSRF, billing,
+// settings pages, plugin routes, the public API with the plugins' ApiHook, and the test clock.
+// The server (server/http_server.cpp) parses with Beast and calls handle() on its threads.
+//
+// Routes served (README has the full list):
+//   GET  /login (HTML)  POST /login  POST /logout
+//   GET  /settings  /settings/billing  /settings/<plugin page path>
+//   GET  /billing/features   POST|DELETE /billing/addons/<addon>   (billing.manage)
+//   ANY  /plugins/<plugin-id>/<route pattern>
+//   GET  /api/v1/patients  GET|POST /api/v1/appointments  GET /api/v1/ping
+//   GET  /demo/ping       (no authentication: a benchmark aid to compare with /api/v1/ping)
+//   POST /__test/clock    (only with --test-clock)
+#pragma once
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "app/http_types.hpp"
+#include "app/sessions.hpp"
+#include "loader/plugin_loader.hpp"
+#include "services/clocks.hpp"
+#include "services/host_services.hpp"
+
+namespace mdp::devhost {
+
+class Application {
+ public:
+  // `test_clock` is non-null only with --test-clock. Plugins are in load order.
+  Application(SharedServices& services, ManualClock* test_clock,
+              std::vector<std::shared_ptr<LoadedPlugin>> plugins);
+  ~Application();
+
+  // Never throws; any failure becomes a JSON error response (500 internal_error at worst).
+  HttpResponse handle(const HttpRequest& request) noexcept;
+
+  // Called by main() after the server stopped: on_stop on every plugin, then drops them.
+  void stop_plugins() noexcept;
+
+  static constexpr std::size_t kMaxBodyBytes = 1 << 20;  // the server's parser limit (413 above)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// {"error":{"code":...,"message":...}} with the status.
+HttpResponse json_error(int status, std::string_view code, std::string_view message);
+
+}  // namespace mdp::devhost

@@ -1,0 +1,158 @@
+// mdp-devhost: the reference host. Usage (README):
+//   mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...|"host=... dbname=..."]
+//               [--plugins DIR] [--test-clock]
+// Defaults: 127.0.0.1:8080, sqlite:./data/devhost.db, and the plugin bundles built beside the
+// binary (<exe dir>/../plugins). Prints exactly one line on stdout once ready:
+//   mdp-devhost listening on http://127.0.0.1:PORT
+// Any startup failure (bad flag, database, manifest, ABI mismatch) is one line on stderr and exit 1.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include "app/application.hpp"
+#include "loader/plugin_loader.hpp"
+#include "migrations/migrator.hpp"
+#include "server/http_server.hpp"
+#include "services/clocks.hpp"
+#include "services/host_schema.hpp"
+#include "services/host_services.hpp"
+#include "services/soci_database.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace mdp::devhost;
+
+constexpr const char* kUsage =
+    "usage: mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...] "
+    "[--plugins DIR] [--test-clock]";
+
+struct Options {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8080;
+  std::string database;  // empty: ./data/devhost.db
+  std::string plugins_dir;
+  bool test_clock = false;
+};
+
+[[noreturn]] void die(const std::string& line, int code = 1) {
+  std::cerr << "mdp-devhost: " << line << std::endl;
+  std::exit(code);
+}
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* flag) -> std::string {
+      if (i + 1 >= argc) die(std::string(flag) + " needs a value; " + kUsage, 2);
+      return argv[++i];
+    };
+    if (arg == "--listen") {
+      std::string v = value("--listen");
+      auto colon = v.rfind(':');
+      if (colon == std::string::npos || colon == 0) die("--listen must be ADDRESS:PORT, got \"" + v + "\"", 2);
+      o.address = v.substr(0, colon);
+      std::string port = v.substr(colon + 1);
+      if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(port) > 65535)
+        die("--listen port must be 0-65535, got \"" + port + "\"", 2);
+      o.port = static_cast<unsigned short>(std::stoul(port));
+    } else if (arg == "--database") {
+      o.database = value("--database");
+    } else if (arg == "--plugins") {
+      o.plugins_dir = value("--plugins");
+    } else if (arg == "--test-clock") {
+      o.test_clock = true;
+    } else if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage << std::endl;
+      std::exit(0);
+    } else {
+      die("unknown argument \"" + arg + "\"; " + kUsage, 2);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt = parse_args(argc, argv);
+
+  DatabaseConfig dbc;
+  try {
+    if (opt.database.empty()) {
+      fs::create_directories("data");
+      dbc = {mdp::host::Dialect::sqlite, (fs::current_path() / "data" / "devhost.db").string()};
+    } else {
+      dbc = parse_database_option(opt.database);
+    }
+  } catch (const std::exception& e) {
+    die(e.what(), 2);
+  }
+
+  fs::path plugins_dir = opt.plugins_dir.empty()
+                             ? boost::dll::program_location().parent_path().parent_path() / "plugins"
+                             : fs::path(opt.plugins_dir);
+
+  // Declaration order matters: the services below outlive the plugins and the application.
+  std::unique_ptr<SociDatabase> db;
+  try {
+    db = std::make_unique<SociDatabase>(dbc, 8);
+    ensure_host_schema(*db);
+    seed_demo_data(*db);
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+  SystemClock system_clock;
+  ManualClock manual_clock;
+  const mdp::host::Clock& clock = opt.test_clock ? static_cast<const mdp::host::Clock&>(manual_clock)
+                                                 : static_cast<const mdp::host::Clock&>(system_clock);
+  FeatureRegistry features;
+  RolePermissions permissions;
+  DbDirectory directory(*db);
+  DbSubscriptions subscriptions(*db, features);
+  SharedServices shared{*db, clock, directory, subscriptions, features, permissions};
+  StderrLog log("devhost");
+
+  std::vector<std::shared_ptr<LoadedPlugin>> plugins;
+  if (!opt.plugins_dir.empty() && !fs::is_directory(plugins_dir))
+    die("--plugins: " + plugins_dir.string() + " is not a folder");
+  for (const auto& manifest : find_manifests(plugins_dir)) {
+    try {
+      plugins.push_back(load_plugin(manifest, shared));
+      log.write(mdp::host::LogLevel::info, "loaded plugin " + plugins.back()->id() + " " +
+                                               plugins.back()->manifest().version);
+    } catch (const std::exception& e) {
+      for (auto& p : plugins) p->stop();
+      plugins.clear();  // unload what was loaded before exiting
+      die(e.what());
+    }
+  }
+  if (plugins.empty())
+    log.write(mdp::host::LogLevel::warning,
+              "no plugin found in " + plugins_dir.string() + "; the public API refuses every request");
+
+  Application app(shared, opt.test_clock ? &manual_clock : nullptr, std::move(plugins));
+  std::unique_ptr<HttpServer> server;
+  try {
+    server = std::make_unique<HttpServer>(app, opt.address, opt.port, 4);
+  } catch (const std::exception& e) {
+    app.stop_plugins();
+    die(e.what());
+  }
+  std::printf("mdp-devhost listening on http://%s:%u\n", opt.address.c_str(),
+              static_cast<unsigned>(server->port()));
+  std::fflush(stdout);
+
+  server->run();
+  server.reset();
+  app.stop_plugins();
+  log.write(mdp::host::LogLevel::info, "stopped");
+  return 0;
+}

@@ -1,0 +1,195 @@
+#include "services/host_services.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <soci/soci.h>
+
+namespace mdp::devhost {
+
+using namespace std::chrono_literals;
+
+void FeatureRegistry::add(const host::FeatureSpec& spec) {
+  std::unique_lock lock(mutex_);
+  specs_.push_back(spec);
+}
+void FeatureRegistry::remove_all() {
+  std::unique_lock lock(mutex_);
+  specs_.clear();
+}
+std::vector<host::FeatureSpec> FeatureRegistry::all() const {
+  std::shared_lock lock(mutex_);
+  return specs_;
+}
+std::optional<host::FeatureSpec> FeatureRegistry::find(std::string_view id) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& s : specs_)
+    if (s.id == id) return s;
+  return std::nullopt;
+}
+
+host::FeatureState evaluate_feature(const host::FeatureSpec& spec, const std::string& tier,
+                                    const std::vector<std::string>& addons) {
+  if (std::find(spec.tiers.begin(), spec.tiers.end(), tier) != spec.tiers.end())
+    return {true, host::FeatureSource::tier};
+  if (!spec.addon.empty() && std::find(addons.begin(), addons.end(), spec.addon) != addons.end())
+    return {true, host::FeatureSource::addon};
+  return {false, host::FeatureSource::none};
+}
+
+std::optional<host::User> DbDirectory::user(host::UserId id) const noexcept {
+  try {
+    host::SessionLease s(db_, 5s);
+    if (!s) return std::nullopt;
+    host::User u;
+    long long uid = 0, clinic = 0;
+    soci::indicator ind = soci::i_null;
+    *s << "SELECT id, clinic_id, name, email, role FROM host_users WHERE id = :id",
+        soci::into(uid, ind), soci::into(clinic), soci::into(u.name), soci::into(u.email),
+        soci::into(u.role), soci::use(static_cast<long long>(id));
+    if (!s->got_data() || ind != soci::i_ok) return std::nullopt;
+    u.id = uid;
+    u.clinic_id = clinic;
+    return u;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<host::Clinic> DbDirectory::clinic(host::ClinicId id) const noexcept {
+  try {
+    host::SessionLease s(db_, 5s);
+    if (!s) return std::nullopt;
+    host::Clinic c;
+    long long cid = 0;
+    soci::indicator ind = soci::i_null;
+    *s << "SELECT id, name, time_zone FROM host_clinics WHERE id = :id", soci::into(cid, ind),
+        soci::into(c.name), soci::into(c.time_zone), soci::use(static_cast<long long>(id));
+    if (!s->got_data() || ind != soci::i_ok) return std::nullopt;
+    c.id = cid;
+    return c;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<std::pair<host::User, std::string>> DbDirectory::user_for_login(
+    const std::string& email) const {
+  host::SessionLease s(db_, 5s);
+  if (!s) throw std::runtime_error("no database session free");
+  host::User u;
+  long long uid = 0, clinic = 0;
+  std::string hash;
+  soci::indicator ind = soci::i_null;
+  *s << "SELECT id, clinic_id, name, email, role, password_hash FROM host_users WHERE email = :e",
+      soci::into(uid, ind), soci::into(clinic), soci::into(u.name), soci::into(u.email),
+      soci::into(u.role), soci::into(hash), soci::use(email);
+  if (!s->got_data() || ind != soci::i_ok) return std::nullopt;
+  u.id = uid;
+  u.clinic_id = clinic;
+  return std::make_pair(u, hash);
+}
+
+std::optional<std::string> DbSubscriptions::tier(host::ClinicId clinic) const noexcept {
+  try {
+    host::SessionLease s(db_, 5s);
+    if (!s) return std::nullopt;
+    std::string t;
+    soci::indicator ind = soci::i_null;
+    *s << "SELECT tier FROM host_clinics WHERE id = :id", soci::into(t, ind),
+        soci::use(static_cast<long long>(clinic));
+    if (!s->got_data() || ind != soci::i_ok) return std::nullopt;
+    return t;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::vector<std::string> DbSubscriptions::addons(host::ClinicId clinic) const noexcept {
+  std::vector<std::string> out;
+  try {
+    host::SessionLease s(db_, 5s);
+    if (!s) return out;
+    std::string a;
+    long long cid = clinic;
+    soci::statement st = (s->prepare << "SELECT addon FROM host_clinic_addons WHERE clinic_id = :c"
+                                        " ORDER BY addon",
+                          soci::into(a), soci::use(cid));
+    st.execute();
+    while (st.fetch()) out.push_back(a);
+  } catch (...) {
+    out.clear();
+  }
+  return out;
+}
+
+host::FeatureState DbSubscriptions::feature(host::ClinicId clinic,
+                                            std::string_view feature_id) const noexcept {
+  try {
+    auto spec = features_.find(feature_id);
+    if (!spec) return {};
+    auto t = tier(clinic);
+    if (!t) return {};
+    return evaluate_feature(*spec, *t, addons(clinic));
+  } catch (...) {
+    return {};
+  }
+}
+
+void DbSubscriptions::add_addon(host::ClinicId clinic, const std::string& addon) {
+  host::SessionLease s(db_, 5s);
+  if (!s) throw std::runtime_error("no database session free");
+  long long cid = clinic;
+  // Portable "insert if absent" (SQLite and PostgreSQL both know ON CONFLICT DO NOTHING).
+  *s << "INSERT INTO host_clinic_addons (clinic_id, addon) VALUES (:c, :a) ON CONFLICT DO NOTHING",
+      soci::use(cid), soci::use(addon);
+}
+
+void DbSubscriptions::remove_addon(host::ClinicId clinic, const std::string& addon) {
+  host::SessionLease s(db_, 5s);
+  if (!s) throw std::runtime_error("no database session free");
+  long long cid = clinic;
+  *s << "DELETE FROM host_clinic_addons WHERE clinic_id = :c AND addon = :a", soci::use(cid),
+      soci::use(addon);
+}
+
+void StderrLog::write(host::LogLevel level, std::string_view message) noexcept {
+  const char* name = level == host::LogLevel::debug     ? "debug"
+                     : level == host::LogLevel::info    ? "info"
+                     : level == host::LogLevel::warning ? "warning"
+                                                        : "error";
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  // One fprintf per line so concurrent writers do not interleave within a line.
+  std::fprintf(stderr, "%s %s [%s] %.*s\n", stamp, name, source_.c_str(),
+               static_cast<int>(message.size()), message.data());
+}
+
+const std::vector<host::ApiScope>& devhost_api_scopes() {
+  static const std::vector<host::ApiScope> scopes{
+      {"read", "Read patients and appointments (every GET of the public API)", false},
+      {"appointments:write", "Create and change appointments", true},
+      {"patients:write", "Create and change patient records", true},
+  };
+  return scopes;
+}
+
+void RolePermissions::declare(const std::vector<std::string>& permissions) {
+  std::unique_lock lock(mutex_);
+  for (const auto& p : permissions)
+    if (std::find(admin_.begin(), admin_.end(), p) == admin_.end()) admin_.push_back(p);
+}
+
+bool RolePermissions::allows(std::string_view role, std::string_view permission) const {
+  if (permission.empty()) return true;
+  if (role != "admin") return false;
+  std::shared_lock lock(mutex_);
+  return std::find(admin_.begin(), admin_.end(), permission) != admin_.end();
+}
+
+}  // namespace mdp::devhost

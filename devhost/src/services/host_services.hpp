@@ -1,0 +1,119 @@
+// The devhost's implementations of the services it lends to plugins (host_interface
+// services.hpp), backed by its own host_* tables. Owned by the devhost; each outlives every
+// plugin (main() destroys plugins first).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mdp/host/plugin.hpp"
+
+namespace mdp::devhost {
+
+// Features registered by loaded plugins, for Subscriptions::feature and the Features card.
+class FeatureRegistry {
+ public:
+  void add(const host::FeatureSpec& spec);
+  void remove_all();
+  std::vector<host::FeatureSpec> all() const;
+  std::optional<host::FeatureSpec> find(std::string_view id) const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::vector<host::FeatureSpec> specs_;
+};
+
+// The verdict for one feature given a tier and addons: the tier wins over the addon.
+host::FeatureState evaluate_feature(const host::FeatureSpec& spec, const std::string& tier,
+                                    const std::vector<std::string>& addons);
+
+// Reads host_users / host_clinics. Also answers the login lookup.
+class DbDirectory final : public host::Directory {
+ public:
+  explicit DbDirectory(host::Database& db) : db_(db) {}
+  std::optional<host::User> user(host::UserId id) const noexcept override;
+  std::optional<host::Clinic> clinic(host::ClinicId id) const noexcept override;
+  // The user and their stored Argon2 hash, by e-mail (exact, lowercase).
+  std::optional<std::pair<host::User, std::string>> user_for_login(const std::string& email) const;
+
+ private:
+  host::Database& db_;
+};
+
+// Reads and writes host_clinics.tier and host_clinic_addons.
+class DbSubscriptions final : public host::Subscriptions {
+ public:
+  DbSubscriptions(host::Database& db, const FeatureRegistry& features) : db_(db), features_(features) {}
+  std::optional<std::string> tier(host::ClinicId clinic) const noexcept override;
+  std::vector<std::string> addons(host::ClinicId clinic) const noexcept override;
+  host::FeatureState feature(host::ClinicId clinic, std::string_view feature_id) const noexcept override;
+  // Idempotent; throw on database errors (the caller answers 500).
+  void add_addon(host::ClinicId clinic, const std::string& addon);
+  void remove_addon(host::ClinicId clinic, const std::string& addon);
+
+ private:
+  host::Database& db_;
+  const FeatureRegistry& features_;
+};
+
+// One line per message on stderr: "<time> <level> [<source>] message". Secrets never reach it:
+// the devhost logs no credentials, and plugins promise the same (services.hpp).
+class StderrLog final : public host::Log {
+ public:
+  explicit StderrLog(std::string source) : source_(std::move(source)) {}
+  void write(host::LogLevel level, std::string_view message) noexcept override;
+
+ private:
+  std::string source_;
+};
+
+// The scopes of the devhost's public API: read, appointments:write, patients:write.
+const std::vector<host::ApiScope>& devhost_api_scopes();
+
+// Role -> permissions. "admin" holds every permission a loaded manifest declares plus the host's
+// own "billing.manage"; "staff" holds none of them. An empty permission means "any user".
+class RolePermissions {
+ public:
+  void declare(const std::vector<std::string>& permissions);
+  bool allows(std::string_view role, std::string_view permission) const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::vector<std::string> admin_{"billing.manage"};
+};
+inline constexpr const char* kBillingPermission = "billing.manage";
+
+// The services every plugin shares.
+struct SharedServices {
+  host::Database& database;
+  const host::Clock& clock;
+  const DbDirectory& directory;
+  DbSubscriptions& subscriptions;
+  FeatureRegistry& features;
+  RolePermissions& permissions;
+};
+
+// What one plugin receives in on_load: the shared services plus a log tagged with its id.
+class PluginServices final : public host::HostServices {
+ public:
+  PluginServices(SharedServices& shared, const std::string& plugin_id)
+      : shared_(shared), log_(plugin_id) {}
+  host::Database& database() noexcept override { return shared_.database; }
+  const host::Clock& clock() const noexcept override { return shared_.clock; }
+  host::Log& log() noexcept override { return log_; }
+  const host::Directory& directory() const noexcept override { return shared_.directory; }
+  const host::Subscriptions& subscriptions() const noexcept override { return shared_.subscriptions; }
+  const std::vector<host::ApiScope>& api_scopes() const noexcept override { return devhost_api_scopes(); }
+
+ private:
+  SharedServices& shared_;
+  StderrLog log_;
+};
+
+}  // namespace mdp::devhost
