@@ -19,8 +19,8 @@ a{color:var(--brand)}:focus-visible{outline:3px solid #f0a500;outline-offset:2px
 .menu{position:absolute;right:0;top:calc(100% + 6px);min-width:180px;margin:0;padding:6px 0;list-style:none;background:#fff;border:1px solid var(--line);border-radius:8px;box-shadow:0 8px 24px rgba(0,0,0,.15);z-index:5}
 .menu a,.menu button{display:block;width:100%;text-align:left;padding:8px 14px;color:var(--ink);text-decoration:none;background:none;border:0;font:inherit;cursor:pointer}
 .menu a:hover,.menu button:hover,.menu a:focus,.menu button:focus{background:var(--bg)}
-.layout{display:flex;gap:24px;padding:24px;max-width:1400px;margin:0 auto}
-.settings-nav{flex:0 0 210px}.nav-title{font-weight:700;font-size:18px;margin:0 0 12px}
+.layout{display:flex;gap:24px;padding:24px;max-width:1440px;margin:0 auto}
+.settings-nav{flex:0 0 190px}.nav-title{font-weight:700;font-size:18px;margin:0 0 12px}
 .nav-section{text-transform:uppercase;font-size:12px;letter-spacing:.05em;color:var(--muted);margin:14px 0 4px}
 .settings-nav ul{list-style:none;margin:0;padding:0}.settings-nav a{display:block;padding:6px 10px;border-radius:6px;text-decoration:none;color:var(--ink)}
 .settings-nav a[aria-current=page]{background:#dcebf0;color:var(--brand);font-weight:600}
@@ -36,16 +36,16 @@ h1{font-size:24px;margin:0 0 4px}.page-desc,.section-desc,.modal-desc{color:var(
 .empty-state{text-align:center;padding:36px 16px;border:2px dashed var(--line);border-radius:10px;background:var(--card)}
 .empty-title{font-size:18px;margin:0 0 6px}.empty-state p{max-width:560px;margin:0 auto 14px;color:var(--muted)}
 .table-wrap{overflow-x:auto}.vm-table{border-collapse:collapse;width:100%}
-.vm-table caption{text-align:left;font-weight:600;padding:0 0 8px;color:var(--muted)}
-.vm-table th,.vm-table td{text-align:left;vertical-align:top;padding:10px 10px;border-top:1px solid var(--line)}
+.vm-table{font-size:14px}.vm-table caption{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.vm-table th,.vm-table td{text-align:left;vertical-align:top;padding:10px 8px;border-top:1px solid var(--line)}
 .vm-table thead th{border-top:0;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
-.vm-table tbody th{font-weight:400}.row-actions{white-space:nowrap}.row-actions .btn{margin:0 4px 4px 0}
-.stack>div+div{margin-top:4px}
+.vm-table tbody th{font-weight:400}.row-actions .btn{display:block;width:100%;margin:0 0 6px}
+.stack>div+div{margin-top:4px}.vm-table .facts{display:block}.vm-table .facts div{margin-top:2px}
 .text.tone-muted{color:var(--muted)}.text.tone-warning{color:var(--warn)}.text.tone-danger{color:var(--bad)}.text.tone-success{color:var(--ok)}
 .badge{display:inline-flex;align-items:center;gap:4px;border-radius:12px;padding:1px 9px;font-size:13px;font-weight:600;background:#eceff3;color:#3b4654;margin:0 4px 2px 0;white-space:nowrap}
 .badge.tone-success{background:var(--ok-bg);color:var(--ok)}.badge.tone-warning{background:var(--warn-bg);color:var(--warn)}
 .badge.tone-danger{background:var(--bad-bg);color:var(--bad)}.badge.tone-info{background:var(--info-bg);color:var(--info)}
-.icon{flex:none}time{border-bottom:1px dotted var(--muted);cursor:help}
+.icon{flex:none}time{border-bottom:1px dotted var(--muted);cursor:help;white-space:nowrap}
 .facts{display:flex;flex-wrap:wrap;gap:4px 16px;margin:6px 0 0}.facts div{display:flex;gap:4px}.facts dt{color:var(--muted)}.facts dd{margin:0;font-weight:600}
 .chart{display:flex;align-items:flex-end;gap:1px;height:44px;width:182px;padding:2px;border-bottom:1px solid var(--line);background:linear-gradient(#fafbfc,#fff)}
 .bar{flex:1;min-height:1px;background:#c7d3de;border-radius:1px 1px 0 0}.bar.nonzero{background:var(--brand);min-height:2px}

@@ -1,0 +1,381 @@
+#include "pages/api_keys_page.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <set>
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "keys/key_store.hpp"
+
+namespace mdp::api_access {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kReadScope = "read";
+constexpr const char* kBillingPath = "/settings/billing";
+
+std::string plural(std::int64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::int64_t whole_days(Micros from, Micros to) { return (to - from) / kMicrosPerDay; }
+
+json::object text(std::string t, const char* tone = nullptr, std::string title = {}) {
+  json::object o{{"type", "text"}, {"text", std::move(t)}};
+  if (tone) o["tone"] = tone;
+  if (!title.empty()) o["title"] = std::move(title);
+  return o;
+}
+
+json::object badge(std::string t, const char* tone, const char* icon = nullptr, std::string title = {}) {
+  json::object o{{"type", "badge"}, {"text", std::move(t)}, {"tone", tone}};
+  if (icon) o["icon"] = icon;
+  if (!title.empty()) o["title"] = std::move(title);
+  return o;
+}
+
+json::object time_part(Micros t, Micros now) {
+  return {{"type", "time"}, {"datetime", format_rfc3339(t)}, {"text", relative_time(t, now)}};
+}
+
+std::string quoted(const std::string& label) { return "\u201C" + label + "\u201D"; }
+
+std::string scope_label(const std::string& id) { return id == kReadScope ? "Read-only" : id; }
+
+std::string percent(double fraction) {
+  char buf[32];
+  double p = fraction * 100.0;
+  if (p == 0) return "0%";
+  if (p < 0.1) return "<0.1%";
+  std::snprintf(buf, sizeof buf, p < 10 ? "%.1f%%" : "%.0f%%", p);
+  return buf;
+}
+
+// The last kUsageDays days ending today, oldest first, whatever shape the stored vector has.
+std::vector<DayUsage> window(const std::vector<DayUsage>* stored, DayNumber today) {
+  std::vector<DayUsage> days(kUsageDays);
+  for (int i = 0; i < kUsageDays; ++i) days[i].day = today - (kUsageDays - 1) + i;
+  if (stored)
+    for (const auto& d : *stored) {
+      auto idx = d.day - days.front().day;
+      if (idx >= 0 && idx < kUsageDays) days[idx] = d;
+    }
+  return days;
+}
+
+struct Spike {
+  bool spike = false;
+  double baseline = 0;  // mean requests per day over the recent days
+  int baseline_days = 0;
+};
+
+// Today far above the key's recent days. Only days since the key existed count, so a key created
+// today has no baseline and no spike.
+Spike detect_spike(const std::vector<DayUsage>& days, DayNumber created_day) {
+  Spike s;
+  const auto& today = days.back();
+  std::uint64_t sum = 0;
+  for (int i = static_cast<int>(days.size()) - 2; i >= 0 && s.baseline_days < kSpikeBaselineDays; --i) {
+    if (days[i].day < created_day) break;
+    sum += days[i].requests;
+    ++s.baseline_days;
+  }
+  if (s.baseline_days == 0) return s;
+  s.baseline = static_cast<double>(sum) / s.baseline_days;
+  const double t = static_cast<double>(today.requests);
+  s.spike = t >= kSpikeFactor * s.baseline && t >= s.baseline + static_cast<double>(kSpikeMinExtra);
+  return s;
+}
+
+json::object generate_modal(const std::vector<host::ApiScope>& scopes) {
+  json::array options;
+  bool has_read = false;
+  for (const auto& s : scopes) {
+    json::object o{{"value", s.id}, {"label", scope_label(s.id) + (s.id == kReadScope ? " (read)" : "")}};
+    if (!s.description.empty()) o["description"] = s.description;
+    if (s.id == kReadScope) {
+      o["checked"] = true;  // the safe default the guide recommends
+      has_read = true;
+    }
+    if (s.write)
+      o["warning"] = "Write access: the integration can change your clinic's data. Pick it only if it must.";
+    options.push_back(std::move(o));
+  }
+  if (!has_read)  // a host that forgot to declare it still gets the read-only default
+    options.insert(options.begin(), json::object{{"value", kReadScope}, {"label", "Read-only (read)"}, {"checked", true}});
+  json::object form{
+      {"type", "form"},
+      {"id", "generate-key-form"},
+      {"submit_label", "Generate key"},
+      {"action", json::object{{"method", "POST"}, {"route", "keys"},
+                              {"secret", json::object{{"field", "secret"}, {"title", "Your new API key"},
+                                                      {"warning", "Copy it now: it cannot be shown again. Share it with your developer "
+                                                                  "through a password manager or an encrypted note, not email or chat."}}}}},
+      {"fields", json::array{
+                     json::object{{"type", "text"}, {"name", "label"}, {"label", "Label"}, {"required", true},
+                                  {"max_length", 100}, {"placeholder", "e.g. Power BI sync"},
+                                  {"hint", "Name what the key is for, like \u201CPower BI sync\u201D or \u201CWebsite booking widget\u201D."}},
+                     json::object{{"type", "choice"}, {"name", "scopes"}, {"label", "Scopes"}, {"multiple", true},
+                                  {"min_selected", 1},
+                                  {"hint", "Read-only is the safe default. Add a write scope only if the integration needs it."},
+                                  {"options", std::move(options)}}}}};
+  return {{"type", "modal"},
+          {"id", "generate-key"},
+          {"title", "Generate new key"},
+          {"description", "The key is shown once. Afterwards only a masked preview is visible."},
+          {"children", json::array{std::move(form)}}};
+}
+
+json::object rotate_modal(const KeyRecord& k) {
+  const std::string id = std::to_string(k.id);
+  json::array options{
+      json::object{{"value", kDefaultRotateGraceSeconds}, {"label", "Keep the old key working for 7 days"},
+                   {"description", "Recommended: time for your developer to switch the integration."}, {"checked", true}},
+      json::object{{"value", 86'400}, {"label", "Keep the old key working for 24 hours"}},
+      json::object{{"value", nullptr}, {"label", "Keep the old key working until I revoke it"},
+                   {"description", "Revoke it yourself once the integration uses the new key."}}};
+  json::object form{
+      {"type", "form"},
+      {"id", "rotate-form-" + id},
+      {"submit_label", "Rotate key"},
+      {"action", json::object{{"method", "POST"}, {"route", "keys/" + id + "/rotate"},
+                              {"secret", json::object{{"field", "secret"}, {"title", "New key for " + quoted(k.label)},
+                                                      {"warning", "Copy it now: it cannot be shown again. Share it through a "
+                                                                  "password manager or an encrypted note, not email or chat."}}}}},
+      {"fields", json::array{json::object{{"type", "choice"}, {"name", "grace_seconds"},
+                                          {"label", "The old key " + k.preview}, {"multiple", false},
+                                          {"options", std::move(options)}}}}};
+  return {{"type", "modal"},
+          {"id", "rotate-" + id},
+          {"title", "Rotate " + quoted(k.label)},
+          {"description", "A new key with the same label and scopes replaces this one and is shown once."},
+          {"children", json::array{std::move(form)}}};
+}
+
+}  // namespace
+
+std::string relative_time(Micros t, Micros now) {
+  const Micros d = now - t;
+  const bool future = d < 0;
+  const Micros a = future ? -d : d;
+  const std::int64_t minutes = a / (60 * kMicrosPerSecond), hours = minutes / 60, days = hours / 24;
+  std::string span;
+  if (minutes < 1) return future ? "in less than a minute" : "just now";
+  if (hours < 1) span = plural(minutes, "minute", "minutes");
+  else if (days < 1) span = plural(hours, "hour", "hours");
+  else if (days < 60) span = plural(days, "day", "days");
+  else if (days < 730) span = plural(days / 30, "month", "months");
+  else span = plural(days / 365, "year", "years");
+  return future ? "in " + span : span + " ago";
+}
+
+json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
+  const Micros now = in.now;
+  const DayNumber today = day_of(now);
+  const bool enabled = in.api_access_enabled;
+
+  // Which keys were replaced, and by which key.
+  std::map<KeyId, const KeyRecord*> replaced_by;
+  for (const auto& k : in.keys)
+    if (k.rotated_from) replaced_by[*k.rotated_from] = &k;
+
+  json::array rows;
+  json::array modals;
+  if (enabled) modals.push_back(generate_modal(in.scopes));
+
+  for (const auto& k : in.keys) {
+    const KeyStatus status = k.status_at(now);
+    const bool active = status == KeyStatus::active;
+    auto it = in.usage.find(k.id);
+    const auto days = window(it == in.usage.end() ? nullptr : &it->second, today);
+    const UsageTotals total = totals(days);
+    const Spike spike = detect_spike(days, day_of(k.created_at));
+
+    // Key: label and masked preview.
+    json::array key_cell{text(k.label), text(k.preview, "muted", "Masked preview: the full key was shown once, when it was generated.")};
+
+    json::array scopes_cell;
+    for (const auto& s : k.scopes) scopes_cell.push_back(badge(scope_label(s), s == kReadScope ? "info" : "warning"));
+
+    json::array created_cell{text("by " + k.created_by.name), time_part(k.created_at, now)};
+
+    json::value last_used;
+    if (k.last_used_at) last_used = time_part(*k.last_used_at, now);
+    else last_used = text("never", "muted");
+
+    // Status and the marks the guide asks an admin to act on.
+    json::array status_cell;
+    switch (status) {
+      case KeyStatus::active: status_cell.push_back(badge("Active", "success", "check")); break;
+      case KeyStatus::expired: status_cell.push_back(badge("Expired", "neutral", nullptr, "Expired " + relative_time(*k.expires_at, now) + ".")); break;
+      case KeyStatus::revoked: {
+        std::string why = "Revoked " + relative_time(*k.revoked_at, now);
+        if (k.revoked_by && !k.revoked_by->name.empty()) why += " by " + k.revoked_by->name;
+        status_cell.push_back(badge("Revoked", "danger", nullptr, why + "."));
+        status_cell.push_back(text(why, "muted"));
+        break;
+      }
+    }
+    if (active && !enabled)
+      status_cell.push_back(badge("Paused", "neutral", "lock",
+                                  "Your plan does not include API access. The key works again when it does, unless revoked or expired."));
+    if (auto r = replaced_by.find(k.id); r != replaced_by.end()) {
+      status_cell.push_back(badge("Rotated", "info", nullptr, "Replaced by the key " + r->second->preview + "."));
+      if (active && k.expires_at)
+        status_cell.push_back(text("Still works until " + format_rfc3339(*k.expires_at).substr(0, 16).replace(10, 1, " ") +
+                                       " UTC (" + relative_time(*k.expires_at, now) + ")",
+                                   "warning"));
+      else if (active)
+        status_cell.push_back(text("Still works until you revoke it", "warning"));
+    } else if (active && k.expires_at) {
+      status_cell.push_back(text("Expires " + relative_time(*k.expires_at, now), "muted"));
+    }
+    const auto age_days = whole_days(k.created_at, now);
+    if (active && age_days >= kRotationDueDays)
+      status_cell.push_back(badge("Rotation due", "warning", "clock",
+                                  "Created " + plural(age_days, "day", "days") +
+                                      " ago. Rotate keys every 90 days: rotate, have your developer switch the integration, then revoke the old key."));
+    const Micros quiet_since = k.last_used_at.value_or(k.created_at);
+    const auto quiet_days = whole_days(quiet_since, now);
+    if (active && quiet_days >= kUnusedHintDays)
+      status_cell.push_back(text((k.last_used_at ? "Unused for " + plural(quiet_days, "day", "days")
+                                                 : "Never used in " + plural(quiet_days, "day", "days")) +
+                                     ": if nothing uses it any more, revoke it.",
+                                 "warning"));
+    if (spike.spike) {
+      char mean[32];
+      std::snprintf(mean, sizeof mean, "%.0f", spike.baseline);
+      status_cell.push_back(badge("Spike today", "danger", "warning",
+                                  "Today: " + plural(static_cast<std::int64_t>(days.back().requests), "request", "requests") +
+                                      ", against about " + mean + " a day over the previous " +
+                                      plural(spike.baseline_days, "day", "days") + ". A misconfigured integration?"));
+    }
+
+    // Usage: the 30-day chart, today's requests and the error rate.
+    json::array bars;
+    for (std::size_t i = 0; i < days.size(); ++i) {
+      json::object bar{{"label", format_date(days[i].day)}, {"value", days[i].requests}};
+      if (i + 1 == days.size() && spike.spike) bar["tone"] = "warning";
+      bars.push_back(std::move(bar));
+    }
+    const double rate = total.error_rate();
+    json::value rate_value(percent(rate));
+    if (total.requests >= 10 && rate >= 0.10)
+      rate_value = text(percent(rate), "danger", "Many requests fail: the integration may be misconfigured.");
+    json::array usage_cell{
+        json::object{{"type", "bar_chart"}, {"label", "Requests per day for " + quoted(k.label) + ", last 30 days"},
+                     {"unit", "requests"}, {"bars", std::move(bars)}},
+        json::object{{"type", "facts"},
+                     {"items", json::array{json::object{{"label", "Today"}, {"value", std::to_string(days.back().requests)}},
+                                           json::object{{"label", "30 days"}, {"value", std::to_string(total.requests)}},
+                                           json::object{{"label", "Error rate"}, {"value", std::move(rate_value)}}}}}};
+
+    json::object row{{"id", "key-" + std::to_string(k.id)},
+                     {"cells", json::object{{"key", std::move(key_cell)},
+                                            {"scopes", std::move(scopes_cell)},
+                                            {"created", std::move(created_cell)},
+                                            {"last_used", std::move(last_used)},
+                                            {"status", std::move(status_cell)},
+                                            {"usage", std::move(usage_cell)}}}};
+    // Locked: read-only, no actions. Revoked and expired keys cannot come back, so no actions.
+    if (enabled && active) {
+      json::array actions;
+      actions.push_back(json::object{{"type", "button"}, {"label", "Rotate"}, {"opens", "rotate-" + std::to_string(k.id)}});
+      actions.push_back(json::object{
+          {"type", "button"}, {"label", "Revoke"}, {"style", "danger"},
+          {"action", json::object{{"method", "POST"}, {"route", "keys/" + std::to_string(k.id) + "/revoke"},
+                                  {"confirm", "Revoke " + quoted(k.label) + " (" + k.preview +
+                                                  ")? Integrations using it stop working at once. This cannot be undone."}}}});
+      row["actions"] = std::move(actions);
+      modals.push_back(rotate_modal(k));
+    }
+    rows.push_back(std::move(row));
+  }
+
+  json::array children;
+  if (!enabled)
+    children.push_back(json::object{
+        {"type", "notice"}, {"tone", "warning"},
+        {"title", "API access is not included in your plan"},
+        {"text", "New keys cannot be generated, and existing keys do not work until API access is back. "
+                 "It is part of the Enterprise tier and available as an addon on other tiers."},
+        {"link", json::object{{"text", "Open Billing & Subscription"}, {"href", kBillingPath}}}});
+
+  if (in.keys.empty()) {
+    json::object empty{{"type", "empty_state"},
+                       {"title", "No API keys yet"},
+                       {"text", "An API key lets a tool your developer builds, such as an analytics dashboard, a booking widget "
+                                "on your website or accounting software, work with your clinic's data. You generate a key here "
+                                "and hand it to the developer; you write no code."}};
+    if (enabled)
+      empty["actions"] = json::array{json::object{{"type", "button"}, {"label", "Generate new key"},
+                                                  {"style", "primary"}, {"opens", "generate-key"}}};
+    children.push_back(std::move(empty));
+  } else {
+    children.push_back(json::object{
+        {"type", "section"},
+        {"title", "Keys"},
+        {"description", enabled ? "Newest first. Rotate keys every 90 days; revoke a key at once if it has leaked."
+                                : "Newest first. Read-only while API access is not included in your plan."},
+        {"children", json::array{json::object{
+                         {"type", "table"},
+                         {"caption", "API keys of your clinic"},
+                         {"columns", json::array{json::object{{"key", "key"}, {"label", "Key"}},
+                                                 json::object{{"key", "scopes"}, {"label", "Scopes"}},
+                                                 json::object{{"key", "created"}, {"label", "Created"}},
+                                                 json::object{{"key", "last_used"}, {"label", "Last used"}},
+                                                 json::object{{"key", "status"}, {"label", "Status"}},
+                                                 json::object{{"key", "usage"}, {"label", "Requests per day (30 days)"}}}},
+                         {"rows", std::move(rows)}}}}});
+  }
+
+  json::object page{{"vm_version", 1},
+                    {"type", "page"},
+                    {"title", "API Keys"},
+                    {"description", "Keys let your developer connect other tools to your clinic. A key is shown once, "
+                                    "when it is generated; afterwards only a masked preview is visible."},
+                    {"children", std::move(children)},
+                    {"modals", std::move(modals)}};
+  if (enabled)
+    page["actions"] = json::array{json::object{{"type", "button"}, {"label", "Generate new key"},
+                                               {"style", "primary"}, {"opens", "generate-key"}}};
+  return page;
+}
+
+host::PageSpec make_api_keys_page(host::HostServices& host, const KeyStore& keys, const UsageStore& usage,
+                                  std::string feature_id, std::string permission) {
+  host::PageSpec spec;
+  spec.id = "api-keys";
+  spec.section = "Integrations";
+  spec.title = "API Keys";
+  spec.path = "integrations/api-keys";
+  spec.permission = std::move(permission);
+  spec.view_model = [&host, &keys, &usage, feature_id = std::move(feature_id)](const host::RouteRequest& req) -> std::string {
+    try {
+      ApiKeysPageInput in;
+      in.now = to_micros(host.clock().now());
+      const auto clinic = req.user.clinic_id;
+      in.api_access_enabled = host.subscriptions().feature(clinic, feature_id).enabled;
+      in.keys = keys.list(clinic);
+      const DayNumber today = day_of(in.now);
+      in.usage = usage.daily_for_clinic(clinic, today - (kUsageDays - 1), today);
+      in.scopes = host.api_scopes();
+      return json::serialize(build_api_keys_view_model(in));
+    } catch (const std::exception& e) {
+      host.log().write(host::LogLevel::error, std::string("API Keys page: could not load keys: ") + e.what());
+    } catch (...) {
+      host.log().write(host::LogLevel::error, "API Keys page: could not load keys");
+    }
+    // A valid page that says so, rather than a host error page.
+    return R"({"vm_version":1,"type":"page","title":"API Keys","children":[{"type":"notice","tone":"danger",)"
+           R"("title":"Keys could not be loaded","text":"The database did not answer in time. Reload the page in a moment."}]})";
+  };
+  return spec;
+}
+
+}  // namespace mdp::api_access

@@ -1,0 +1,59 @@
+// Settings → Integrations → API Keys: the view model (host_interface/VIEW_MODEL.md) the host
+// renders. Owned by the pages work (issue 5).
+//
+// Two layers, so the page's rules are tested without a database or a host:
+//   build_api_keys_view_model(): pure; everything it shows comes from ApiKeysPageInput, "now"
+//     included, so a test clock gives a stable page.
+//   make_api_keys_page(): the PageSpec the plugin registers; it loads the input from the key
+//     store, the usage store and the host's services, per request.
+// The view model never holds a secret: keys are shown by their masked preview only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "keys/key_record.hpp"
+#include "mdp/host/pages.hpp"
+#include "mdp/host/services.hpp"
+#include "usage/usage_store.hpp"
+
+namespace mdp::api_access {
+
+class KeyStore;
+
+// The page's rules of thumb, from the admin guide.
+inline constexpr int kUsageDays = 30;            // the per-key requests-per-day chart
+inline constexpr int kRotationDueDays = 90;      // "rotate keys every 90 days"
+inline constexpr int kUnusedHintDays = 30;       // "long zero usage ... can be revoked"
+inline constexpr int kSpikeBaselineDays = 14;    // the recent days a spike is measured against
+inline constexpr double kSpikeFactor = 3.0;      // today >= 3 × the recent daily mean ...
+inline constexpr std::uint64_t kSpikeMinExtra = 20;  // ... and at least 20 requests above it
+inline constexpr std::int64_t kDefaultRotateGraceSeconds = 7 * 86'400;
+
+struct ApiKeysPageInput {
+  Micros now = 0;
+  bool api_access_enabled = false;
+  std::vector<KeyRecord> keys;  // newest first, as KeyStore::list returns them
+  // Per key, the last kUsageDays UTC days ending today, oldest first; a key without an entry
+  // had no usage. Shorter or misaligned vectors are tolerated (missing days count as zero).
+  std::map<KeyId, std::vector<DayUsage>> usage;
+  std::vector<host::ApiScope> scopes;  // the host's public API scopes, for the Generate form
+};
+
+boost::json::object build_api_keys_view_model(const ApiKeysPageInput& input);
+
+// "just now", "5 minutes ago", "3 days ago", "in 6 days", ... relative to `now`.
+std::string relative_time(Micros t, Micros now);
+
+// The PageSpec to register in on_load (section "Integrations", title "API Keys", path
+// "integrations/api-keys", permission "api_keys.manage"). `keys` and `usage` must outlive it.
+// If loading fails (e.g. the database is unavailable) the page shows an error notice instead.
+host::PageSpec make_api_keys_page(host::HostServices& host, const KeyStore& keys,
+                                  const UsageStore& usage, std::string feature_id,
+                                  std::string permission);
+
+}  // namespace mdp::api_access

@@ -1,0 +1,243 @@
+// The API Keys page's view model, built from fixed input with a fixed "now" (the test clock): what
+// an admin sees for each key, the marks the guide asks for, the locked state, and that every page
+// it builds is one the host can render, with hostile labels shown as text.
+#include <string>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "pages/api_keys_page.hpp"
+#include "render/render.hpp"
+
+namespace json = boost::json;
+using namespace mdp::api_access;
+
+namespace {
+
+// 2026-11-26T12:00:00Z
+constexpr Micros kNow = 1'795'694'400LL * kMicrosPerSecond;
+constexpr Micros kDay = kMicrosPerDay;
+
+KeyRecord key(KeyId id, std::string label, Micros created_at) {
+  KeyRecord k;
+  k.id = id;
+  k.clinic_id = 1;
+  k.label = std::move(label);
+  k.scopes = {"read"};
+  k.preview = "mdp_\u2026a1B2";
+  k.created_by = {1, "Dr. Olivia Hart"};
+  k.created_at = created_at;
+  return k;
+}
+
+ApiKeysPageInput input(std::vector<KeyRecord> keys, bool enabled = true) {
+  ApiKeysPageInput in;
+  in.now = kNow;
+  in.api_access_enabled = enabled;
+  in.keys = std::move(keys);
+  in.scopes = {{"read", "Read patients and appointments", false},
+               {"appointments:write", "Create appointments", true},
+               {"patients:write", "Change patient records", true}};
+  return in;
+}
+
+// The per-day requests ending today, oldest first.
+std::vector<DayUsage> usage(const std::vector<std::uint64_t>& requests, std::uint64_t errors_today = 0) {
+  std::vector<DayUsage> days;
+  const DayNumber today = day_of(kNow);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    DayUsage d;
+    d.day = today - static_cast<DayNumber>(requests.size() - 1 - i);
+    d.requests = requests[i];
+    days.push_back(d);
+  }
+  if (!days.empty()) days.back().client_errors = errors_today;
+  return days;
+}
+
+std::string dump(const json::object& vm) { return json::serialize(vm); }
+bool has(const json::object& vm, const std::string& s) { return dump(vm).find(s) != std::string::npos; }
+
+const json::object& first_row(const json::object& vm) {
+  return vm.at("children").as_array().back().at("children").as_array()[0].at("rows").as_array()[0].as_object();
+}
+std::string cell(const json::object& vm, const char* column) { return json::serialize(first_row(vm).at("cells").at(column)); }
+
+}  // namespace
+
+TEST(ApiKeysPage, EmptyStateExplainsKeysAndOffersGenerate) {
+  auto vm = build_api_keys_view_model(input({}));
+  EXPECT_EQ(mdp::devhost::render::validate_view_model(vm), "");
+  const auto& empty = vm.at("children").as_array()[0].as_object();
+  EXPECT_EQ(empty.at("type"), "empty_state");
+  EXPECT_NE(json::serialize(empty).find("your developer"), std::string::npos);
+  EXPECT_NE(json::serialize(empty).find("\"opens\":\"generate-key\""), std::string::npos);
+  EXPECT_TRUE(vm.contains("actions"));  // Generate new key in the page header too
+}
+
+TEST(ApiKeysPage, GenerateModalHasRequiredLabelAndReadOnlyPreselected) {
+  auto vm = build_api_keys_view_model(input({}));
+  const auto& modal = vm.at("modals").as_array()[0].as_object();
+  EXPECT_EQ(modal.at("id"), "generate-key");
+  const auto& form = modal.at("children").as_array()[0].as_object();
+  EXPECT_EQ(form.at("action").at("route"), "keys");
+  EXPECT_EQ(form.at("action").at("secret").at("field"), "secret");
+  const auto& fields = form.at("fields").as_array();
+  EXPECT_EQ(fields[0].at("name"), "label");
+  EXPECT_EQ(fields[0].at("required"), true);
+  EXPECT_NE(json::serialize(fields[0]).find("Power BI sync"), std::string::npos);
+  EXPECT_NE(json::serialize(fields[0]).find("Website booking widget"), std::string::npos);
+  const auto& options = fields[1].at("options").as_array();
+  ASSERT_EQ(options.size(), 3u);
+  EXPECT_EQ(options[0].at("value"), "read");
+  EXPECT_EQ(options[0].at("checked"), true);
+  EXPECT_FALSE(options[0].as_object().contains("warning"));
+  for (std::size_t i = 1; i < options.size(); ++i) {
+    EXPECT_FALSE(options[i].as_object().contains("checked")) << i;  // write scopes are opt-in
+    EXPECT_TRUE(options[i].as_object().contains("warning")) << i;
+  }
+}
+
+TEST(ApiKeysPage, ListsEveryKeyWithWhoWhenScopesPreviewAndStatus) {
+  auto k = key(7, "Power BI sync", kNow - 3 * kDay);
+  k.scopes = {"read", "appointments:write"};
+  k.last_used_at = kNow - 2 * 3600 * kMicrosPerSecond;
+  auto vm = build_api_keys_view_model(input({k}));
+  EXPECT_EQ(mdp::devhost::render::validate_view_model(vm), "");
+  EXPECT_EQ(first_row(vm).at("id"), "key-7");
+  EXPECT_NE(cell(vm, "key").find("Power BI sync"), std::string::npos);
+  EXPECT_NE(cell(vm, "key").find("mdp_\u2026a1B2"), std::string::npos);
+  EXPECT_NE(cell(vm, "created").find("by Dr. Olivia Hart"), std::string::npos);
+  EXPECT_NE(cell(vm, "created").find("3 days ago"), std::string::npos);
+  EXPECT_NE(cell(vm, "last_used").find("\"datetime\":\"2026-11-26T10:00:00Z\",\"text\":\"2 hours ago\""), std::string::npos);
+  EXPECT_NE(cell(vm, "scopes").find("Read-only"), std::string::npos);
+  EXPECT_NE(cell(vm, "scopes").find("appointments:write"), std::string::npos);
+  EXPECT_NE(cell(vm, "status").find("\"text\":\"Active\""), std::string::npos);
+  // Revoke names the key in its confirmation; Rotate opens the key's own modal.
+  auto actions = json::serialize(first_row(vm).at("actions"));
+  EXPECT_NE(actions.find("keys/7/revoke"), std::string::npos);
+  EXPECT_NE(actions.find("Revoke \u201CPower BI sync\u201D (mdp_\u2026a1B2)?"), std::string::npos);
+  EXPECT_NE(actions.find("\"opens\":\"rotate-7\""), std::string::npos);
+  EXPECT_TRUE(has(vm, "\"route\":\"keys/7/rotate\""));
+}
+
+TEST(ApiKeysPage, NeverUsedSaysNever) {
+  auto vm = build_api_keys_view_model(input({key(1, "Widget", kNow - kDay)}));
+  EXPECT_EQ(cell(vm, "last_used"), R"({"type":"text","text":"never","tone":"muted"})");
+}
+
+TEST(ApiKeysPage, RotationDueFromNinetyDaysOnActiveKeysOnly) {
+  EXPECT_FALSE(has(build_api_keys_view_model(input({key(1, "a", kNow - 89 * kDay)})), "Rotation due"));
+  EXPECT_TRUE(has(build_api_keys_view_model(input({key(1, "a", kNow - 90 * kDay)})), "Rotation due"));
+  auto revoked = key(1, "a", kNow - 120 * kDay);
+  revoked.revoked_at = kNow - kDay;
+  revoked.revoked_by = Actor{1, "Dr. Olivia Hart"};
+  auto vm = build_api_keys_view_model(input({revoked}));
+  EXPECT_FALSE(has(vm, "Rotation due"));
+  EXPECT_NE(cell(vm, "status").find("Revoked"), std::string::npos);
+  EXPECT_FALSE(first_row(vm).contains("actions"));  // a revoked key never comes back
+}
+
+TEST(ApiKeysPage, UnusedForThirtyDaysHintsAtRevoking) {
+  auto recent = key(1, "a", kNow - 100 * kDay);
+  recent.last_used_at = kNow - 29 * kDay;
+  EXPECT_FALSE(has(build_api_keys_view_model(input({recent})), "Unused for"));
+  recent.last_used_at = kNow - 31 * kDay;
+  auto vm = build_api_keys_view_model(input({recent}));
+  EXPECT_NE(cell(vm, "status").find("Unused for 31 days: if nothing uses it any more, revoke it."), std::string::npos);
+  EXPECT_NE(cell(build_api_keys_view_model(input({key(1, "a", kNow - 30 * kDay)})), "status").find("Never used in 30 days"),
+            std::string::npos);
+  EXPECT_FALSE(has(build_api_keys_view_model(input({key(1, "a", kNow - 29 * kDay)})), "Never used"));
+}
+
+TEST(ApiKeysPage, SpikeWhenTodayIsFarAboveTheRecentDays) {
+  auto k = key(1, "a", kNow - 60 * kDay);
+  auto in = input({k});
+  std::vector<std::uint64_t> days(30, 5);
+  days.back() = 40;  // 8× the recent mean, 35 above it
+  in.usage[1] = usage(days);
+  auto vm = build_api_keys_view_model(in);
+  EXPECT_NE(cell(vm, "status").find("Spike today"), std::string::npos);
+  EXPECT_NE(cell(vm, "usage").find("\"tone\":\"warning\""), std::string::npos);  // today's bar
+  EXPECT_NE(cell(vm, "usage").find("{\"label\":\"Today\",\"value\":\"40\"}"), std::string::npos);
+
+  days.back() = 20;  // 4× the mean but only 15 above it: ordinary noise for a small key
+  in.usage[1] = usage(days);
+  EXPECT_FALSE(has(build_api_keys_view_model(in), "Spike"));
+
+  auto fresh = key(2, "new", kNow - 3600 * kMicrosPerSecond);  // created today: no baseline
+  auto in2 = input({fresh});
+  in2.usage[2] = usage({500});
+  EXPECT_FALSE(has(build_api_keys_view_model(in2), "Spike"));
+}
+
+TEST(ApiKeysPage, ChartHasThirtyDaysTodayAndErrorRate) {
+  auto k = key(1, "a", kNow - 60 * kDay);
+  auto in = input({k});
+  in.usage[1] = usage({3, 4, 10}, 3);  // only three days stored: the rest are zero
+  auto vm = build_api_keys_view_model(in);
+  const auto& chart = first_row(vm).at("cells").at("usage").as_array()[0].as_object();
+  ASSERT_EQ(chart.at("bars").as_array().size(), 30u);
+  EXPECT_EQ(chart.at("bars").as_array().back().at("label"), "2026-11-26");
+  EXPECT_EQ(chart.at("bars").as_array().back().at("value").to_number<int>(), 10);
+  EXPECT_EQ(chart.at("bars").as_array()[0].at("value").to_number<int>(), 0);
+  EXPECT_NE(cell(vm, "usage").find("{\"label\":\"30 days\",\"value\":\"17\"}"), std::string::npos);
+  EXPECT_NE(cell(vm, "usage").find("\"text\":\"18%\",\"tone\":\"danger\""), std::string::npos);  // 3 of 17
+}
+
+TEST(ApiKeysPage, RotatedKeySaysHowLongItStillWorks) {
+  auto old_key = key(1, "Power BI sync", kNow - 100 * kDay);
+  old_key.expires_at = kNow + 7 * kDay;
+  auto new_key = key(2, "Power BI sync", kNow);
+  new_key.rotated_from = 1;
+  new_key.preview = "mdp_\u2026Zz99";
+  auto vm = build_api_keys_view_model(input({new_key, old_key}));
+  auto old_status = json::serialize(vm.at("children").as_array().back().at("children").as_array()[0].at("rows").as_array()[1].at("cells").at("status"));
+  EXPECT_NE(old_status.find("\"text\":\"Rotated\""), std::string::npos);
+  EXPECT_NE(old_status.find("Replaced by the key mdp_\u2026Zz99."), std::string::npos);
+  EXPECT_NE(old_status.find("Still works until 2026-12-03 12:00 UTC (in 7 days)"), std::string::npos);
+
+  old_key.expires_at.reset();
+  vm = build_api_keys_view_model(input({new_key, old_key}));
+  EXPECT_TRUE(has(vm, "Still works until you revoke it"));
+}
+
+TEST(ApiKeysPage, LockedPlanSaysSoLinksToBillingAndListsKeysReadOnly) {
+  auto vm = build_api_keys_view_model(input({key(1, "Power BI sync", kNow - kDay)}, false));
+  EXPECT_EQ(mdp::devhost::render::validate_view_model(vm), "");
+  const auto& notice = vm.at("children").as_array()[0].as_object();
+  EXPECT_EQ(notice.at("type"), "notice");
+  EXPECT_EQ(notice.at("link").at("href"), "/settings/billing");
+  EXPECT_FALSE(vm.contains("actions"));  // no Generate button
+  EXPECT_TRUE(vm.at("modals").as_array().empty());
+  EXPECT_FALSE(first_row(vm).contains("actions"));
+  EXPECT_NE(cell(vm, "status").find("Paused"), std::string::npos);
+  EXPECT_FALSE(has(vm, "Generate new key"));
+
+  auto empty = build_api_keys_view_model(input({}, false));
+  EXPECT_FALSE(has(empty, "\"opens\""));
+  EXPECT_FALSE(has(empty, "\"action\""));
+}
+
+TEST(ApiKeysPage, HostileLabelIsDataAndRendersAsText) {
+  auto vm = build_api_keys_view_model(input({key(1, "<script>alert(1)</script>", kNow - kDay)}));
+  mdp::devhost::render::PageChrome chrome;
+  chrome.user_name = "Admin";
+  chrome.action_base = "/plugins/api-access/";
+  std::string err;
+  auto html = mdp::devhost::render::render_settings_page(vm, chrome, &err);
+  ASSERT_EQ(err, "");
+  EXPECT_EQ(html.find("<script>alert(1)"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+}
+
+TEST(ApiKeysPage, RelativeTimes) {
+  EXPECT_EQ(relative_time(kNow, kNow), "just now");
+  EXPECT_EQ(relative_time(kNow - 60 * kMicrosPerSecond, kNow), "1 minute ago");
+  EXPECT_EQ(relative_time(kNow - 5 * 3600 * kMicrosPerSecond, kNow), "5 hours ago");
+  EXPECT_EQ(relative_time(kNow - kDay, kNow), "1 day ago");
+  EXPECT_EQ(relative_time(kNow - 45 * kDay, kNow), "45 days ago");
+  EXPECT_EQ(relative_time(kNow - 90 * kDay, kNow), "3 months ago");
+  EXPECT_EQ(relative_time(kNow - 800 * kDay, kNow), "2 years ago");
+  EXPECT_EQ(relative_time(kNow + 7 * kDay, kNow), "in 7 days");
+}
