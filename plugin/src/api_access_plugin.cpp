@@ -4,6 +4,7 @@
 #include <string>
 
 #include "auth/request_hook.hpp"
+#include "pages/api_keys_page.hpp"
 #include "plugin_context.hpp"
 #include "routes/admin_routes.hpp"
 
@@ -26,8 +27,8 @@ host::LoadResult ApiAccessPlugin::on_load(host::HostServices& host,
     hook_ = std::make_shared<RequestHook>(ctx_);
     registrar.set_api_hook(hook_);
 
-    // --- Settings pages (issue 5, plugin/src/pages/): register PageSpecs here, built from
-    // ctx_ (see plugin_context.hpp for what to read and how to mutate).
+    // Settings → Integrations → API Keys (plugin/src/pages/).
+    registrar.add_settings_page(make_api_keys_page(ctx_));
 
     try {
       last_change_ = ctx_->keys.latest_change();

@@ -8,7 +8,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "api_access_plugin.hpp"
 #include "keys/key_store.hpp"
+#include "plugin_context.hpp"
 
 namespace mdp::api_access {
 
@@ -347,29 +349,29 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
   return page;
 }
 
-host::PageSpec make_api_keys_page(host::HostServices& host, const KeyStore& keys, const UsageStore& usage,
-                                  std::string feature_id, std::string permission) {
+host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx) {
   host::PageSpec spec;
   spec.id = "api-keys";
   spec.section = "Integrations";
   spec.title = "API Keys";
   spec.path = "integrations/api-keys";
-  spec.permission = std::move(permission);
-  spec.view_model = [&host, &keys, &usage, feature_id = std::move(feature_id)](const host::RouteRequest& req) -> std::string {
+  spec.permission = kManagePermission;
+  spec.view_model = [ctx = std::move(ctx)](const host::RouteRequest& req) -> std::string {
     try {
       ApiKeysPageInput in;
-      in.now = to_micros(host.clock().now());
       const auto clinic = req.user.clinic_id;
-      in.api_access_enabled = host.subscriptions().feature(clinic, feature_id).enabled;
-      in.keys = keys.list(clinic);
+      ctx->flush_usage();  // best effort: on failure the figures lag by the pending part
+      in.now = ctx->now();
+      in.api_access_enabled = ctx->api_access_enabled(clinic);
+      in.keys = ctx->keys.list(clinic);
       const DayNumber today = day_of(in.now);
-      in.usage = usage.daily_for_clinic(clinic, today - (kUsageDays - 1), today);
-      in.scopes = host.api_scopes();
+      in.usage = ctx->usage.daily_for_clinic(clinic, today - (kUsageDays - 1), today);
+      in.scopes = ctx->host.api_scopes();
       return json::serialize(build_api_keys_view_model(in));
     } catch (const std::exception& e) {
-      host.log().write(host::LogLevel::error, std::string("API Keys page: could not load keys: ") + e.what());
+      ctx->host.log().write(host::LogLevel::error, std::string("API Keys page: could not load keys: ") + e.what());
     } catch (...) {
-      host.log().write(host::LogLevel::error, "API Keys page: could not load keys");
+      ctx->host.log().write(host::LogLevel::error, "API Keys page: could not load keys");
     }
     // A valid page that says so, rather than a host error page.
     return R"({"vm_version":1,"type":"page","title":"API Keys","children":[{"type":"notice","tone":"danger",)"

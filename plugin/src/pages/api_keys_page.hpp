@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@
 
 namespace mdp::api_access {
 
-class KeyStore;
+struct PluginContext;
 
 // The page's rules of thumb, from the admin guide.
 inline constexpr int kUsageDays = 30;            // the per-key requests-per-day chart
@@ -50,10 +51,10 @@ boost::json::object build_api_keys_view_model(const ApiKeysPageInput& input);
 std::string relative_time(Micros t, Micros now);
 
 // The PageSpec to register in on_load (section "Integrations", title "API Keys", path
-// "integrations/api-keys", permission "api_keys.manage"). `keys` and `usage` must outlive it.
-// If loading fails (e.g. the database is unavailable) the page shows an error notice instead.
-host::PageSpec make_api_keys_page(host::HostServices& host, const KeyStore& keys,
-                                  const UsageStore& usage, std::string feature_id,
-                                  std::string permission);
+// "integrations/api-keys", permission "api_keys.manage"). Its view_model holds `ctx`, so the
+// stores it reads live as long as the page. It flushes pending usage first, so a request made a
+// moment ago is already counted. If loading fails (e.g. the database is unavailable) the page
+// shows an error notice instead; it never throws.
+host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx);
 
 }  // namespace mdp::api_access
