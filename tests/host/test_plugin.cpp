@@ -1,0 +1,71 @@
+// A tiny plugin for the loader tests, compiled several times with different macros:
+//   TEST_ABI_MAJOR=99        reports another ABI major from mdp_plugin_abi (must be refused);
+//   TEST_BAD_REGISTRATIONS   registers an undeclared feature and a duplicate route (refused);
+//   neither                  a well-behaved plugin with one feature, one route and a hook.
+#include <cstdint>
+#include <memory>
+
+#include <boost/dll/alias.hpp>
+
+#include "mdp/host/plugin.hpp"
+
+#ifndef TEST_ABI_MAJOR
+#define TEST_ABI_MAJOR 1
+#endif
+
+extern "C" BOOST_SYMBOL_EXPORT std::uint32_t mdp_plugin_abi() noexcept {
+  return ::mdp::host::pack_abi(TEST_ABI_MAJOR, 0);
+}
+
+namespace {
+
+using namespace mdp::host;
+
+class EchoHook final : public ApiHook {
+ public:
+  void on_api_request(const ApiRequest&, ApiDecision& d) noexcept override {
+    d.allowed = false;
+    d.status = 401;
+    d.body = R"({"error":{"code":"test_hook","message":"refused by the test plugin"}})";
+  }
+  void on_api_response(std::uint64_t, int) noexcept override {}
+};
+
+class TestPlugin final : public Plugin {
+ public:
+  LoadResult on_load(HostServices&, Registrar& r) noexcept override {
+    try {
+#ifdef TEST_BAD_REGISTRATIONS
+      r.add_feature({"undeclared_feature", "Nope", {"enterprise"}, ""});
+      r.add_route({"GET", "things", "", "list", [](const RouteRequest&) { return Response{}; }});
+      r.add_route({"GET", "things", "", "again", [](const RouteRequest&) { return Response{}; }});
+#else
+      r.add_feature({"test_feature", "Test feature", {"enterprise"}, "test_addon"});
+      r.add_route({"GET", "echo/{id}", "", "echo", [](const RouteRequest& req) {
+                     Response out;
+                     out.body = std::string(R"({"id":")") + *req.param("id") + "\"}";
+                     return out;
+                   }});
+      r.set_api_hook(std::make_shared<EchoHook>());
+#endif
+      return {};
+    } catch (...) {
+      return {false, "out of memory"};
+    }
+  }
+  void on_subscription_changed(ClinicId) noexcept override { ++changes; }
+  void on_stop() noexcept override {}
+  int changes = 0;
+};
+
+std::shared_ptr<Plugin> create() {
+  try {
+    return std::make_shared<TestPlugin>();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+BOOST_DLL_ALIAS(create, mdp_create_plugin)
