@@ -90,8 +90,11 @@ bool query_holds_key(std::string_view q) noexcept {
       for (auto k : kKeyParams)
         if (std::string_view(buf, n) == k) return true;
     }
-    const std::size_t n = decode_lower(value, buf, 4);
-    if (std::string_view(buf, n) == "mdp_") return true;
+    // A key pasted as a value, or as a bare parameter ("?mdp_..."), whatever the name.
+    for (std::string_view part : {name, value}) {
+      const std::size_t n = decode_lower(part, buf, 4);
+      if (std::string_view(buf, n) == "mdp_") return true;
+    }
   }
   return false;
 }

@@ -1,0 +1,196 @@
+// Test-only host for the plugin's direct tests: the devhost's real SociDatabase, ManualClock and
+// migrator (mdp_devhost_core), plus small in-memory Directory, Subscriptions and a Log that
+// records every line (so tests can assert no secret is ever logged). Owned by the plugin tests.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "api_access_plugin.hpp"
+#include "mdp/host/plugin.hpp"
+#include "services/clocks.hpp"
+#include "services/soci_database.hpp"
+
+namespace mdp::api_access::test {
+
+class RecordingLog final : public host::Log {
+ public:
+  void write(host::LogLevel, std::string_view message) noexcept override {
+    std::lock_guard g(m_);
+    lines_.emplace_back(message);
+  }
+  std::vector<std::string> lines() const {
+    std::lock_guard g(m_);
+    return lines_;
+  }
+  bool mentions(std::string_view needle) const {
+    std::lock_guard g(m_);
+    for (const auto& l : lines_)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::vector<std::string> lines_;
+};
+
+class TestDirectory final : public host::Directory {
+ public:
+  std::map<host::UserId, host::User> users;
+  std::map<host::ClinicId, host::Clinic> clinics;
+  std::optional<host::User> user(host::UserId id) const noexcept override {
+    auto it = users.find(id);
+    return it == users.end() ? std::nullopt : std::optional(it->second);
+  }
+  std::optional<host::Clinic> clinic(host::ClinicId id) const noexcept override {
+    auto it = clinics.find(id);
+    return it == clinics.end() ? std::nullopt : std::optional(it->second);
+  }
+};
+
+// API access per clinic, switchable by tests; counts how often the plugin asks.
+class TestSubscriptions final : public host::Subscriptions {
+ public:
+  void set(host::ClinicId c, bool on) {
+    std::lock_guard g(m_);
+    enabled_[c] = on;
+  }
+  int asked() const {
+    std::lock_guard g(m_);
+    return asked_;
+  }
+  std::optional<std::string> tier(host::ClinicId) const noexcept override { return "enterprise"; }
+  std::vector<std::string> addons(host::ClinicId) const noexcept override { return {}; }
+  host::FeatureState feature(host::ClinicId c, std::string_view id) const noexcept override {
+    std::lock_guard g(m_);
+    ++asked_;
+    auto it = enabled_.find(c);
+    if (id != "api_access" || it == enabled_.end() || !it->second) return {};
+    return {true, host::FeatureSource::tier};
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::map<host::ClinicId, bool> enabled_;
+  mutable int asked_ = 0;
+};
+
+std::string dialect_name(host::Dialect d);
+inline std::string param_name(const ::testing::TestParamInfo<host::Dialect>& info) {
+  return dialect_name(info.param);
+}
+
+// Users of the direct tests: two clinics, one admin each.
+inline constexpr host::ClinicId kClinicA = 1, kClinicB = 2, kClinicNoPlan = 3;
+host::User admin_a();
+host::User admin_b();
+host::User admin_no_plan();
+
+class TestHost final : public host::HostServices {
+ public:
+  // Opens (and for PostgreSQL, empties) the database and applies the plugin's migrations.
+  // `sqlite_path`: reuse an existing file (restart tests); empty: a fresh temp file.
+  TestHost(host::Dialect dialect, std::string pg_conninfo, std::filesystem::path sqlite_path,
+           bool fresh);
+  ~TestHost() override;
+
+  host::Database& database() noexcept override { return *db; }
+  const host::Clock& clock() const noexcept override { return clock_; }
+  host::Log& log() noexcept override { return log_; }
+  const host::Directory& directory() const noexcept override { return dir; }
+  const host::Subscriptions& subscriptions() const noexcept override { return subs; }
+  const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
+
+  host::Dialect dialect;
+  std::filesystem::path sqlite_path;
+  std::unique_ptr<devhost::SociDatabase> db;
+  devhost::ManualClock clock_;
+  RecordingLog log_;
+  TestDirectory dir;
+  TestSubscriptions subs;
+  std::vector<host::ApiScope> scopes;
+
+  // Every row of every table, as text (for "no secret at rest" checks).
+  std::string dump_database();
+};
+
+// Captures what the plugin registers.
+class TestRegistrar final : public host::Registrar {
+ public:
+  std::vector<host::FeatureSpec> features;
+  std::vector<host::RouteSpec> routes;
+  std::vector<host::PageSpec> pages;
+  std::shared_ptr<host::ApiHook> hook;
+  void add_feature(host::FeatureSpec f) noexcept override { features.push_back(std::move(f)); }
+  void add_route(host::RouteSpec r) noexcept override { routes.push_back(std::move(r)); }
+  void add_settings_page(host::PageSpec p) noexcept override { pages.push_back(std::move(p)); }
+  void set_api_hook(std::shared_ptr<host::ApiHook> h) noexcept override { hook = std::move(h); }
+};
+
+// A request to the public API as the hook sees it.
+class FakeApiRequest final : public host::ApiRequest {
+ public:
+  std::string method_ = "GET", path_ = "/api/v1/patients", query_, scope_ = "read";
+  std::vector<std::pair<std::string, std::string>> headers_;
+
+  FakeApiRequest& header(std::string n, std::string v) {
+    headers_.emplace_back(std::move(n), std::move(v));
+    return *this;
+  }
+  FakeApiRequest& bearer(const std::string& key) { return header("Authorization", "Bearer " + key); }
+  std::string_view method() const noexcept override { return method_; }
+  std::string_view path() const noexcept override { return path_; }
+  std::string_view query() const noexcept override { return query_; }
+  std::size_t headers(std::string_view name, std::string_view* out,
+                      std::size_t max) const noexcept override;
+  std::string_view required_scope() const noexcept override { return scope_; }
+};
+
+struct RouteResult {
+  int status = 0;
+  boost::json::value json;
+  std::string body;
+  std::string error_code() const;  // json.error.code or ""
+};
+
+// A fixture on both dialects: a TestHost, the plugin loaded into it, and helpers to call its
+// routes (as the host would after its own auth checks) and its hook.
+class PluginTest : public ::testing::TestWithParam<host::Dialect> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Stops the plugin as the host does (on_stop, then drops it) and loads a new instance on the
+  // same database (a restart).
+  void restart_plugin();
+  void load_plugin();
+  void stop_plugin();
+
+  RouteResult call(const std::string& method, const std::string& path, const std::string& body = "",
+                   const host::User& user = admin_a());
+  // POST keys with a label and scopes; returns {id, secret}.
+  std::pair<std::int64_t, std::string> create_key(const std::string& label = "Power BI sync",
+                                                  const std::string& scopes_json = "[\"read\"]",
+                                                  const host::User& user = admin_a());
+  host::ApiDecision decide(const FakeApiRequest& r, int response_status = -1);
+  host::ApiDecision decide_key(const std::string& key, const std::string& scope = "read",
+                               int response_status = -1);
+  void advance(std::chrono::seconds s) { host_->clock_.advance(s); }
+
+  std::unique_ptr<TestHost> host_;
+  std::shared_ptr<ApiAccessPlugin> plugin_;
+  std::unique_ptr<TestRegistrar> reg_;
+  std::string pg_;
+};
+
+}  // namespace mdp::api_access::test

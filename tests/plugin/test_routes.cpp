@@ -1,0 +1,262 @@
+// The admin routes (routes/admin_routes.hpp), called as the host calls them after its own
+// session, permission and CSRF checks (those are tested over HTTP in http_*.cpp).
+#include <set>
+
+#include <soci/soci.h>
+
+#include "keys/key_format.hpp"
+#include "plugin_test_host.hpp"
+
+namespace mdp::api_access::test {
+namespace {
+
+namespace json = boost::json;
+
+class RoutesTest : public PluginTest {};
+
+TEST_P(RoutesTest, RegistersExactlyTheDocumentedRoutes) {
+  std::set<std::string> got;
+  for (const auto& r : reg_->routes) {
+    got.insert(r.method + " " + r.pattern);
+    EXPECT_EQ(r.permission, "api_keys.manage");
+    EXPECT_FALSE(r.summary.empty());
+  }
+  EXPECT_EQ(got, (std::set<std::string>{"GET keys", "POST keys", "POST keys/{id}/revoke",
+                                        "POST keys/{id}/rotate", "GET events",
+                                        "GET keys/{id}/usage"}));
+  ASSERT_EQ(reg_->features.size(), 1u);
+  EXPECT_EQ(reg_->features[0].id, "api_access");
+  EXPECT_EQ(reg_->features[0].label, "API access");
+  EXPECT_EQ(reg_->features[0].tiers, std::vector<std::string>{"enterprise"});
+  EXPECT_EQ(reg_->features[0].addon, "api_access");
+}
+
+TEST_P(RoutesTest, CreateReturnsTheSecretOnceAndListShowsOnlyThePreview) {
+  auto r = call("POST", "keys", R"({"label":"Power BI sync","scopes":["read"]})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string secret(r.json.at("secret").as_string());
+  EXPECT_TRUE(matches_grammar(secret));
+  const auto& key = r.json.at("key").as_object();
+  EXPECT_EQ(key.at("label"), "Power BI sync");
+  EXPECT_EQ(key.at("preview"), json::value(std::string("mdp_\xE2\x80\xA6") + secret.substr(secret.size() - 4)));
+  EXPECT_EQ(key.at("status"), "active");
+  EXPECT_EQ(key.at("created_at"), "2026-11-26T09:30:00Z");
+  EXPECT_EQ(key.at("created_by").at("name"), "Olivia Hart");
+  EXPECT_EQ(key.at("created_by").at("id"), 11);
+  for (const char* null_field : {"last_used_at", "expires_at", "revoked_at", "revoked_by", "rotated_from"})
+    EXPECT_TRUE(key.at(null_field).is_null()) << null_field;
+  EXPECT_EQ(key.at("scopes"), json::array{"read"});
+
+  auto list = call("GET", "keys");
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.json.at("keys").as_array().size(), 1u);
+  EXPECT_EQ(list.json.at("keys").at(0), key);
+  EXPECT_EQ(list.body.find(secret.substr(4, 20)), std::string::npos);
+  EXPECT_EQ(list.json.as_object().if_contains("secret"), nullptr);
+}
+
+TEST_P(RoutesTest, ScopesDefaultToReadAndAreValidated) {
+  auto r = call("POST", "keys", R"({"label":"x"})");
+  ASSERT_EQ(r.status, 201);
+  EXPECT_EQ(r.json.at("key").at("scopes"), json::array{"read"});
+  r = call("POST", "keys", R"({"label":"x","scopes":["appointments:write","patients:write","appointments:write"]})");
+  ASSERT_EQ(r.status, 201);
+  EXPECT_EQ(r.json.at("key").at("scopes"), (json::array{"appointments:write", "patients:write"}));
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","scopes":[]})").error_code(), "missing_scope");
+  auto unknown = call("POST", "keys", R"({"label":"x","scopes":["read","admin"]})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(unknown.error_code(), "unknown_scope");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","scopes":"read"})").error_code(), "invalid_json");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","scopes":[1]})").error_code(), "invalid_json");
+}
+
+TEST_P(RoutesTest, LabelsAreValidatedAndStoredExactly) {
+  EXPECT_EQ(call("POST", "keys", R"({"label":""})").error_code(), "invalid_label");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"   "})").error_code(), "invalid_label");
+  EXPECT_EQ(call("POST", "keys", R"({"scopes":["read"]})").error_code(), "invalid_label");
+  EXPECT_EQ(call("POST", "keys", R"({"label":42})").error_code(), "invalid_label");
+  EXPECT_EQ(call("POST", "keys", json::serialize(json::object{{"label", std::string(101, 'x')}})).error_code(),
+            "invalid_label");
+  EXPECT_EQ(call("POST", "keys", json::serialize(json::object{{"label", std::string(100, 'x')}})).status, 201);
+  // 100 code points of 4 bytes each: 400 bytes, still 100 characters.
+  std::string emoji;
+  for (int i = 0; i < 100; ++i) emoji += "\xF0\x9F\xA6\xB7";  // U+1F9B7 TOOTH
+  EXPECT_EQ(call("POST", "keys", json::serialize(json::object{{"label", emoji}})).status, 201);
+  EXPECT_EQ(call("POST", "keys", json::serialize(json::object{{"label", emoji + "x"}})).error_code(),
+            "invalid_label");
+  const std::string hostile = "<script>alert(1)</script> \"quoted\" '; DROP TABLE api_access_keys; --";
+  auto r = call("POST", "keys", json::serialize(json::object{{"label", hostile}}));
+  ASSERT_EQ(r.status, 201);
+  auto list = call("GET", "keys");
+  bool found = false;
+  for (const auto& k : list.json.at("keys").as_array()) found |= k.at("label") == json::value(hostile);
+  EXPECT_TRUE(found);
+}
+
+TEST_P(RoutesTest, MalformedBodiesAreInvalidJson) {
+  for (const char* body : {"", "{", "[]", "\"label\"", "null", "{\"label\":\"x\"} trailing", "\xff\xfe"}) {
+    auto r = call("POST", "keys", body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_EQ(r.error_code(), "invalid_json") << body;
+  }
+}
+
+TEST_P(RoutesTest, ExpiryMustBeAFutureRfc3339Time) {
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","expires_at":"2026-11-26T09:29:59Z"})").error_code(), "invalid_expiry");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","expires_at":"2026-11-26T09:30:00Z"})").error_code(), "invalid_expiry");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","expires_at":"next week"})").error_code(), "invalid_expiry");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","expires_at":12345})").error_code(), "invalid_expiry");
+  auto r = call("POST", "keys", R"({"label":"x","expires_at":"2026-12-01T10:00:00+01:00"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json.at("key").at("expires_at"), "2026-12-01T09:00:00Z");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","expires_at":null})").status, 201);
+}
+
+TEST_P(RoutesTest, RevokeIsInstantIdempotentAndFinal) {
+  auto [id, secret] = create_key();
+  EXPECT_TRUE(decide_key(secret).allowed);
+  const std::string path = "keys/" + std::to_string(id) + "/revoke";
+  auto r = call("POST", path);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json.at("key").at("status"), "revoked");
+  EXPECT_EQ(r.json.at("key").at("revoked_at"), "2026-11-26T09:30:00Z");
+  EXPECT_EQ(r.json.at("key").at("revoked_by").at("name"), "Olivia Hart");
+  const auto d = decide_key(secret);  // the very next request
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.status, 401);
+  advance(std::chrono::seconds(10));
+  auto again = call("POST", path);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.json.at("key"), r.json.at("key"));
+  auto events = call("GET", "events").json.at("events").as_array();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].at("type"), "revoked");
+  EXPECT_EQ(events[0].at("actor").at("name"), "Olivia Hart");
+  EXPECT_EQ(events[1].at("type"), "created");
+}
+
+TEST_P(RoutesTest, UnknownOrForeignKeyIdsAre404) {
+  auto [id, secret] = create_key();
+  for (const std::string& bad : {std::string("999999"), std::string("abc"), std::string("-1"),
+                                 std::string("0"), std::string("1e3"), std::string("99999999999999999999999")}) {
+    EXPECT_EQ(call("POST", "keys/" + bad + "/revoke").error_code(), "key_not_found") << bad;
+    EXPECT_EQ(call("POST", "keys/" + bad + "/rotate").error_code(), "key_not_found") << bad;
+    EXPECT_EQ(call("GET", "keys/" + bad + "/usage").error_code(), "key_not_found") << bad;
+  }
+  const std::string own = std::to_string(id);
+  auto r = call("POST", "keys/" + own + "/revoke", "", admin_b());
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.error_code(), "key_not_found");
+  EXPECT_EQ(call("POST", "keys/" + own + "/rotate", "", admin_b()).status, 404);
+  EXPECT_EQ(call("GET", "keys/" + own + "/usage", "", admin_b()).status, 404);
+  EXPECT_TRUE(call("GET", "keys", "", admin_b()).json.at("keys").as_array().empty());
+  EXPECT_TRUE(call("GET", "events", "", admin_b()).json.at("events").as_array().empty());
+  EXPECT_TRUE(decide_key(secret).allowed);  // untouched
+}
+
+TEST_P(RoutesTest, RotateWithoutGraceKeepsTheOldKeyUntilRevoked) {
+  auto [old_id, old_secret] = create_key("Website widget", R"(["read","appointments:write"])");
+  auto r = call("POST", "keys/" + std::to_string(old_id) + "/rotate");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string new_secret(r.json.at("secret").as_string());
+  EXPECT_NE(new_secret, old_secret);
+  EXPECT_EQ(r.json.at("key").at("label"), "Website widget");
+  EXPECT_EQ(r.json.at("key").at("scopes"), (json::array{"read", "appointments:write"}));
+  EXPECT_EQ(r.json.at("key").at("rotated_from"), old_id);
+  EXPECT_TRUE(r.json.at("rotated_key").at("expires_at").is_null());
+  advance(std::chrono::hours(24 * 400));
+  EXPECT_TRUE(decide_key(old_secret).allowed);
+  EXPECT_TRUE(decide_key(new_secret).allowed);
+  call("POST", "keys/" + std::to_string(old_id) + "/revoke");
+  EXPECT_EQ(decide_key(old_secret).status, 401);
+  EXPECT_TRUE(decide_key(new_secret).allowed);
+  auto events = call("GET", "events").json.at("events").as_array();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].at("type"), "rotated");
+  EXPECT_EQ(events[1].at("key_id"), r.json.at("key").at("id"));
+  EXPECT_EQ(events[1].at("rotated_from"), old_id);
+}
+
+TEST_P(RoutesTest, RotateWithGraceExpiresTheOldKeyLater) {
+  auto [old_id, old_secret] = create_key();
+  auto r = call("POST", "keys/" + std::to_string(old_id) + "/rotate", R"({"grace_seconds":3600})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json.at("rotated_key").at("expires_at"), "2026-11-26T10:30:00Z");
+  EXPECT_EQ(r.json.at("rotated_key").at("status"), "active");
+  advance(std::chrono::seconds(3599));
+  EXPECT_TRUE(decide_key(old_secret).allowed);
+  advance(std::chrono::seconds(1));
+  const auto d = decide_key(old_secret);
+  EXPECT_EQ(d.status, 401);
+  EXPECT_NE(d.body.find("expired_api_key"), std::string::npos);
+  auto keys = call("GET", "keys").json.at("keys").as_array();
+  EXPECT_EQ(keys[1].at("status"), "expired");
+  auto events = call("GET", "events").json.at("events").as_array();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].at("type"), "expired");
+  EXPECT_TRUE(events[0].at("actor").is_null());
+  EXPECT_EQ(events[0].at("at"), "2026-11-26T10:30:00Z");
+  // grace 0: expires at once.
+  auto [k2, s2] = create_key();
+  EXPECT_EQ(call("POST", "keys/" + std::to_string(k2) + "/rotate", R"({"grace_seconds":0})").status, 201);
+  EXPECT_EQ(decide_key(s2).status, 401);
+}
+
+TEST_P(RoutesTest, GraceSecondsIsValidated) {
+  auto [id, secret] = create_key();
+  const std::string path = "keys/" + std::to_string(id) + "/rotate";
+  for (const char* body : {R"({"grace_seconds":-1})", R"({"grace_seconds":1.5})",
+                           R"({"grace_seconds":"60"})", R"({"grace_seconds":99999999999})",
+                           R"({"grace_seconds":true})"})
+    EXPECT_EQ(call("POST", path, body).error_code(), "invalid_grace_seconds") << body;
+  EXPECT_EQ(call("POST", path, "[1]").error_code(), "invalid_json");
+  EXPECT_EQ(call("POST", path, "{}").status, 201);
+}
+
+TEST_P(RoutesTest, PlanWithoutApiAccessBlocksCreateAndRotateOnly) {
+  auto [id, secret] = create_key();
+  host_->subs.set(kClinicA, false);
+  plugin_->on_subscription_changed(kClinicA);
+  auto r = call("POST", "keys", R"({"label":"x"})");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.error_code(), "api_access_not_enabled");
+  EXPECT_EQ(call("POST", "keys/" + std::to_string(id) + "/rotate").error_code(), "api_access_not_enabled");
+  EXPECT_EQ(call("GET", "keys").json.at("keys").as_array().size(), 1u);  // kept, listed
+  EXPECT_EQ(call("GET", "events").status, 200);
+  EXPECT_EQ(call("GET", "keys/" + std::to_string(id) + "/usage").status, 200);
+  EXPECT_EQ(decide_key(secret).status, 403);
+  EXPECT_EQ(call("POST", "keys/" + std::to_string(id) + "/revoke").status, 200);
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x"})", admin_no_plan()).error_code(), "api_access_not_enabled");
+}
+
+TEST_P(RoutesTest, UsageDaysParameterIsValidated) {
+  auto [id, secret] = create_key();
+  const std::string base = "keys/" + std::to_string(id) + "/usage";
+  for (const char* bad : {"0", "91", "-1", "abc", "", "30.5", "1e1", " 5", "999999999999"})
+    EXPECT_EQ(call("GET", base + "?days=" + bad).error_code(), "invalid_days") << bad;
+  auto r = call("GET", base);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.json.at("days").as_array().size(), 30u);
+  EXPECT_EQ(call("GET", base + "?days=1").json.at("days").as_array().size(), 1u);
+  EXPECT_EQ(call("GET", base + "?days=90").json.at("days").as_array().size(), 90u);
+}
+
+TEST_P(RoutesTest, HandlersAnswerJsonErrorsWhenTheDatabaseFails) {
+  auto [id, secret] = create_key();
+  {
+    std::size_t token = 0;
+    soci::session* s = host_->db->borrow(std::chrono::seconds(5), token);
+    devhost::execute_script(*s, host_->dialect, "DROP TABLE api_access_usage_daily");
+    host_->db->give_back(token);
+  }
+  auto r = call("GET", "keys/" + std::to_string(id) + "/usage");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.error_code(), "internal_error");
+}
+
+INSTANTIATE_TEST_SUITE_P(Dialects, RoutesTest,
+                         ::testing::Values(host::Dialect::sqlite, host::Dialect::postgresql),
+                         param_name);
+
+}  // namespace
+}  // namespace mdp::api_access::test
