@@ -67,7 +67,8 @@ dialog::backdrop{background:rgba(20,30,40,.45)}
 .form-error{color:var(--bad);background:var(--bad-bg);border-radius:6px;padding:6px 10px}
 .form-actions{display:flex;justify-content:flex-end;gap:8px;margin-top:8px}
 .secret-box{display:flex;gap:8px;margin:10px 0}
-.secret-box input{flex:1;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:14px;padding:8px;border:1px solid #b9c2cc;border-radius:7px;background:#f8fafb}
+#mdp-secret{width:min(700px,calc(100vw - 32px))}
+.secret-box input{flex:1;min-width:0;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:13px;line-height:1.6;padding:6px 8px;border:1px solid #b9c2cc;border-radius:7px;background:#f8fafb}
 .copy-status{min-height:1.4em;color:var(--ok);font-size:13px;margin:0}
 .index-list{margin:0;padding-left:18px}
 .login-body{display:grid;place-items:center;min-height:100vh}

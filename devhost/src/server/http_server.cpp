@@ -1,5 +1,6 @@
 #include "server/http_server.hpp"
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <mutex>
@@ -126,9 +127,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
     write(std::move(out), keep_alive && !server_.stopping, version);
   }
 
-  void respond_and_close(HttpResponse out) { write(std::move(out), false, 11); }
+  // For refusals before the request was read whole (413, 431, 400): answer, then drain what
+  // the client still sends for a while, so closing does not reset the connection before the
+  // client has read the answer.
+  void respond_and_close(HttpResponse out) { write(std::move(out), false, 11, /*linger=*/true); }
 
-  void write(HttpResponse out, bool keep_alive, unsigned version) {
+  void drain(std::size_t left) {
+    if (left == 0) return close();
+    auto scratch = std::make_shared<std::array<char, 16384>>();
+    stream_.expires_after(std::chrono::seconds(5));
+    stream_.async_read_some(asio::buffer(*scratch),
+                            [self = shared_from_this(), scratch, left](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close();
+                              self->drain(n >= left ? 0 : left - n);
+                            });
+  }
+
+  void write(HttpResponse out, bool keep_alive, unsigned version, bool linger = false) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version);
     res->result(static_cast<unsigned>(out.status));
@@ -145,7 +160,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res->prepare_payload();
     stream_.expires_after(kIdleTimeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), res, keep_alive, linger](beast::error_code ec, std::size_t) {
+                        if (!ec && linger) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return self->drain(8 * Application::kMaxBodyBytes);
+                        }
                         if (ec || !keep_alive) return self->close();
                         self->read();
                       });
