@@ -196,6 +196,12 @@ TEST(ApiKeysPage, RotatedKeySaysHowLongItStillWorks) {
   EXPECT_NE(old_status.find("\"text\":\"Rotated\""), std::string::npos);
   EXPECT_NE(old_status.find("Replaced by the key mdp_\u2026Zz99."), std::string::npos);
   EXPECT_NE(old_status.find("Still works until 2026-12-03 12:00 UTC (in 7 days)"), std::string::npos);
+  // The replaced key can still be revoked, but not rotated again.
+  auto old_actions = json::serialize(vm.at("children").as_array().back().at("children").as_array()[0].at("rows").as_array()[1].at("actions"));
+  EXPECT_NE(old_actions.find("keys/1/revoke"), std::string::npos);
+  EXPECT_EQ(old_actions.find("Rotate"), std::string::npos);
+  EXPECT_FALSE(has(vm, "\"id\":\"rotate-1\""));
+  EXPECT_TRUE(has(vm, "\"id\":\"rotate-2\""));
 
   old_key.expires_at.reset();
   vm = build_api_keys_view_model(input({new_key, old_key}));

@@ -287,14 +287,17 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     // Locked: read-only, no actions. Revoked and expired keys cannot come back, so no actions.
     if (enabled && active) {
       json::array actions;
-      actions.push_back(json::object{{"type", "button"}, {"label", "Rotate"}, {"opens", "rotate-" + std::to_string(k.id)}});
+      // A key already replaced is on its way out: revoke it, don't rotate it again.
+      const bool replaced = replaced_by.count(k.id) != 0;
+      if (!replaced)
+        actions.push_back(json::object{{"type", "button"}, {"label", "Rotate"}, {"opens", "rotate-" + std::to_string(k.id)}});
       actions.push_back(json::object{
           {"type", "button"}, {"label", "Revoke"}, {"style", "danger"},
           {"action", json::object{{"method", "POST"}, {"route", "keys/" + std::to_string(k.id) + "/revoke"},
                                   {"confirm", "Revoke " + quoted(k.label) + " (" + k.preview +
                                                   ")? Integrations using it stop working at once. This cannot be undone."}}}});
       row["actions"] = std::move(actions);
-      modals.push_back(rotate_modal(k));
+      if (!replaced) modals.push_back(rotate_modal(k));
     }
     rows.push_back(std::move(row));
   }

@@ -1,0 +1,350 @@
+// End-to-end: the API Keys and Billing pages in headless Debian Chromium, driven by playwright-core,
+// against a real devhost (build-tree binary, fresh SQLite file, test clock), walked the way the
+// admin guide (shared/seed/api-access-and-keys.txt) walks a clinic admin through them.
+//
+// Run by ctest (tests/e2e/CMakeLists.txt) as `node --test e2e.test.js` with
+//   MDP_DEVHOST      the mdp-devhost binary (default: ../../build/dev/bin/mdp-devhost)
+//   MDP_SCREENSHOTS  where to save the screenshots the README shows (default: ../../docs/screenshots)
+//   MDP_CHROMIUM     the browser (default: /usr/bin/chromium; never a downloaded one)
+// The steps share one devhost and run in order: each builds on the keys the previous made.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch (e) {
+  throw new Error('playwright-core is missing: run `npm ci` in tests/e2e (scripts/test.sh does)');
+}
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const DEVHOST = process.env.MDP_DEVHOST || path.join(ROOT, 'build', 'dev', 'bin', 'mdp-devhost');
+const SHOTS = process.env.MDP_SCREENSHOTS || path.join(ROOT, 'docs', 'screenshots');
+const CHROMIUM = process.env.MDP_CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = 'devpass'; // the devhost's documented dev-only demo password
+const HOSTILE = '<img src=x onerror="window.__xss=1"><script>alert(1)</script>';
+const STEP = { timeout: 90_000 };
+
+let tmp, devhost, devhostLog = '', base, browser;
+const dialogs = []; // every native dialog any page opened: the pages must never open one
+
+// ---- the devhost -------------------------------------------------------------------------------
+function startDevhost() {
+  return new Promise((resolve, reject) => {
+    const db = path.join(tmp, 'devhost.sqlite');
+    devhost = spawn(DEVHOST, ['--listen', '127.0.0.1:0', '--test-clock', '--database', `sqlite:${db}`],
+      { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (chunk) => {
+      devhostLog += chunk.toString();
+      const m = devhostLog.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) resolve(m[1]);
+    };
+    devhost.stdout.on('data', onData);
+    devhost.stderr.on('data', onData);
+    devhost.on('error', reject);
+    devhost.on('exit', (code) => reject(new Error(`mdp-devhost exited (${code}) before listening:\n${devhostLog}`)));
+  });
+}
+
+function stopDevhost() {
+  return new Promise((resolve) => {
+    if (!devhost || devhost.exitCode !== null) return resolve();
+    devhost.removeAllListeners('exit');
+    devhost.on('exit', () => resolve());
+    devhost.kill('SIGTERM');
+  });
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, baseURL: base });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  const page = await context.newPage();
+  page.on('dialog', async (d) => { dialogs.push(`${d.type()}: ${d.message()}`); await d.dismiss(); });
+  page.on('pageerror', (e) => dialogs.push(`pageerror: ${e.message}`));
+  return page;
+}
+
+// Logs in through the login page, as a person would.
+async function login(page, email) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await Promise.all([page.waitForURL(/\/settings$/), page.getByRole('button', { name: 'Log in' }).click()]);
+}
+
+async function api(secret, pathName = '/api/v1/patients') {
+  const r = await fetch(base + pathName, { headers: { Authorization: `Bearer ${secret}` } });
+  return { status: r.status, body: await r.json() };
+}
+
+const last4 = (secret) => secret.slice(-4);
+// A key's row, found by its masked preview (the page never shows more of a key).
+const keyRow = (page, secret) => page.locator('tbody tr', { hasText: `\u2026${last4(secret)}` });
+
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name) });
+}
+
+// Reads the one-time secret from the host's modal, checks what it says, closes it and waits for
+// the reload that leaves only the preview.
+async function takeSecret(page, screenshotName) {
+  const modal = page.locator('#mdp-secret');
+  await modal.waitFor({ state: 'visible' });
+  const secret = await page.inputValue('#mdp-secret-value');
+  assert.match(secret, /^mdp_[A-Za-z0-9_]+$/);
+  const warning = await page.locator('#mdp-secret-warning').textContent();
+  assert.match(warning, /cannot be shown again/);
+  assert.match(warning, /password manager/);
+  assert.match(warning, /not email or chat/);
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await page.waitForFunction(() => document.getElementById('mdp-secret-status').textContent !== '');
+  if (screenshotName) await shot(page, screenshotName);
+  await Promise.all([page.waitForEvent('load'), page.locator('#mdp-secret-close').click()]);
+  assert.equal(await modal.isVisible(), false);
+  assert.ok(!(await page.content()).includes(secret), 'the secret must not be in the page after the modal closes');
+  return secret;
+}
+
+// ---- setup -------------------------------------------------------------------------------
+before(async () => {
+  assert.ok(fs.existsSync(DEVHOST), `mdp-devhost not found at ${DEVHOST} (build it first)`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mdp-e2e-'));
+  base = await startDevhost();
+  // playwright gives each launch a fresh temporary profile (user-data-dir) and removes it after.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  await stopDevhost();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// ---- the admin's walk through the guide ------------------------------------------------
+const admin = {}; // page and keys shared by the steps below
+
+test('an admin logs in and reaches API Keys from the avatar menu: Settings → Integrations → API Keys', STEP, async () => {
+  admin.page = await newPage();
+  const page = admin.page;
+  await login(page, 'owner@brightsmiles.test');
+  await page.goto('/settings/billing');  // any page: the avatar menu is on every one
+  await page.locator('#avatar-button').click();
+  await Promise.all([page.waitForURL(/\/settings$/), page.getByRole('menuitem', { name: 'Settings' }).click()]);
+  const nav = page.getByRole('navigation', { name: 'Settings' });
+  assert.equal(await nav.locator('.nav-group', { hasText: 'Integrations' }).getByRole('link', { name: 'API Keys' }).count(), 1);
+  await Promise.all([page.waitForURL(/\/settings\/integrations\/api-keys$/),
+    nav.locator('.nav-group', { hasText: 'Integrations' }).getByRole('link', { name: 'API Keys' }).click()]);
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'API Keys');
+  // No keys yet: the empty state explains what keys are for.
+  const empty = page.locator('.empty-state');
+  assert.match(await empty.textContent(), /No API keys yet/);
+  assert.match(await empty.textContent(), /developer/);
+});
+
+test('Generate new key: label required, read-only preselected, write scopes opt-in with a warning; shown once', STEP, async () => {
+  const page = admin.page;
+  await page.getByRole('button', { name: 'Generate new key' }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Generate new key' });
+  await dialog.waitFor({ state: 'visible' });
+  assert.match(await dialog.textContent(), /Power BI sync/);
+  assert.match(await dialog.textContent(), /Website booking widget/);
+  assert.equal(await dialog.getByLabel('Read-only (read)').isChecked(), true);
+  for (const scope of ['appointments:write', 'patients:write']) {
+    const box = dialog.getByLabel(scope, { exact: true });
+    assert.equal(await box.isChecked(), false, `${scope} is opt-in`);
+    const warnId = (await box.getAttribute('aria-describedby')).split(' ').find((id) => id.endsWith('-warn'));
+    assert.match(await page.locator(`#${warnId}`).textContent(), /Write access/);
+  }
+  // An empty label is refused by the form: nothing is sent, the dialog stays.
+  await dialog.getByRole('button', { name: 'Generate key' }).click();
+  assert.equal(await dialog.isVisible(), true);
+  assert.equal(await dialog.getByLabel('Label').evaluate((el) => el.validity.valueMissing), true);
+
+  await dialog.getByLabel('Label').fill('Power BI sync');
+  await dialog.getByRole('button', { name: 'Generate key' }).click();
+  admin.first = await takeSecret(page, 'one-time-key.png');
+
+  // After the reload only the masked preview remains.
+  const row = keyRow(page, admin.first);
+  assert.equal(await row.count(), 1);
+  const text = await row.textContent();
+  assert.match(text, /Power BI sync/);
+  assert.match(text, /by Olivia Hart|by Dr\./);
+  assert.match(text, /never/);
+  assert.match(text, /Read-only/);
+  assert.match(text, /Active/);
+  await page.reload();
+  assert.ok(!(await page.content()).includes(admin.first), 'no secret after a reload either');
+});
+
+test('the key works with an HTTP client and the request is counted on the page', STEP, async () => {
+  const page = admin.page;
+  const r = await api(admin.first);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.clinic.name, 'Bright Smiles Dental');
+  await page.reload();
+  const row = keyRow(page, admin.first);
+  assert.equal(await row.locator('.facts div', { hasText: 'Today' }).locator('dd').textContent(), '1');
+  assert.equal(await row.locator('.facts div', { hasText: '30 days' }).locator('dd').textContent(), '1');
+  assert.equal(await row.locator('.facts div', { hasText: 'Error rate' }).locator('dd').textContent(), '0%');
+  // Last used: a relative time, the exact time on hover.
+  const lastUsed = row.locator('td').nth(2).locator('time');
+  assert.match(await lastUsed.getAttribute('title'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? UTC$/);
+  assert.match(await row.getByRole('img').getAttribute('aria-label'), /1 requests in total/);
+});
+
+test('Rotate: the new key is shown once and the old one is marked rotated with how long it still works', STEP, async () => {
+  const page = admin.page;
+  await keyRow(page, admin.first).getByRole('button', { name: 'Rotate' }).click();
+  const dialog = page.locator('dialog[open]');
+  assert.match(await dialog.textContent(), /Rotate .Power BI sync./);
+  assert.equal(await dialog.getByLabel('Keep the old key working for 7 days').isChecked(), true);
+  await dialog.getByRole('button', { name: 'Rotate key' }).click();
+  admin.second = await takeSecret(page);
+  assert.notEqual(admin.second, admin.first);
+
+  const oldRow = keyRow(page, admin.first);
+  assert.match(await oldRow.textContent(), /Rotated/);
+  assert.match(await oldRow.textContent(), /Still works until .* \(in 7 days\)/);
+  assert.match(await keyRow(page, admin.second).textContent(), /Power BI sync/);
+  // During the grace period both keys work.
+  assert.equal((await api(admin.first)).status, 200);
+  assert.equal((await api(admin.second)).status, 200);
+});
+
+test('Revoke asks first, naming the key; Cancel changes nothing; confirming refuses the integration at once', STEP, async () => {
+  const page = admin.page;
+  const row = keyRow(page, admin.second);
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Are you sure?' });
+  await confirm.waitFor({ state: 'visible' });
+  const question = await page.locator('#mdp-confirm-text').textContent();
+  assert.match(question, /Power BI sync/);
+  assert.ok(question.includes(`\u2026${last4(admin.second)}`), 'the confirmation names the key by its preview');
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal((await api(admin.second)).status, 200);
+
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await Promise.all([page.waitForEvent('load'), page.locator('#mdp-confirm-ok').click()]);
+  assert.match(await keyRow(page, admin.second).textContent(), /Revoked/);
+  assert.equal(await keyRow(page, admin.second).getByRole('button').count(), 0);
+  const refused = await api(admin.second);
+  assert.equal(refused.status, 401);
+  assert.equal(refused.body.error.code, 'revoked_api_key');
+});
+
+test('a hostile label is shown as text and runs nothing', STEP, async () => {
+  const page = admin.page;
+  await page.getByRole('button', { name: 'Generate new key' }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Generate new key' });
+  await dialog.getByLabel('Label').fill(HOSTILE);
+  await dialog.getByLabel('appointments:write', { exact: true }).check();
+  await dialog.getByRole('button', { name: 'Generate key' }).click();
+  admin.hostile = await takeSecret(page);
+  const row = keyRow(page, admin.hostile);
+  assert.ok((await row.locator('th').textContent()).includes(HOSTILE), 'the label appears literally');
+  assert.equal(await page.locator('tbody img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.deepEqual(dialogs, [], 'no alert (or any native dialog) fired');
+});
+
+test('usage over days: the 30-day chart, the error rate and a spike mark (test clock moves the days)', STEP, async () => {
+  const page = admin.page;
+  // Five quiet days for the widget key, then a day far above them.
+  const daily = [4, 6, 5, 3, 5];
+  for (const n of daily) {
+    for (let i = 0; i < n; i++) assert.equal((await api(admin.hostile)).status, 200);
+    const r = await fetch(`${base}/__test/clock`, { method: 'POST', body: JSON.stringify({ advance_seconds: 86400 }) });
+    assert.equal(r.status, 200);
+  }
+  for (let i = 0; i < 58; i++) assert.equal((await api(admin.hostile)).status, 200);
+  await page.reload();
+  const row = keyRow(page, admin.hostile);
+  assert.equal(await row.locator('.facts div', { hasText: 'Today' }).locator('dd').textContent(), '58');
+  assert.equal(await row.locator('.facts div', { hasText: '30 days' }).locator('dd').textContent(), String(58 + 23));
+  assert.match(await row.textContent(), /Spike today/);
+  assert.match(await row.getByRole('img').getAttribute('aria-label'), /81 requests in total, peak 58 on \d{4}-\d\d-\d\d/);
+  assert.equal(await row.locator('.bar').count(), 30);
+  // The old key, replaced five days ago, still works for two more days.
+  assert.match(await keyRow(page, admin.first).textContent(), /\(in 2 days\)/);
+  await shot(page, 'api-keys.png');
+});
+
+test('locked: Downtown Dental sees why, a link to Billing, no Generate button, keys read-only', STEP, async () => {
+  const page = await newPage();
+  await login(page, 'admin@downtown.test');
+  await page.goto('/settings/integrations/api-keys');
+  const notice = page.locator('.notice', { hasText: 'API access is not included in your plan' });
+  assert.equal(await notice.count(), 1);
+  assert.equal(await page.getByRole('button', { name: 'Generate new key' }).count(), 0);
+
+  // Billing & Subscription: the API access row is locked; buying the addon unlocks it at once.
+  await Promise.all([page.waitForURL(/\/settings\/billing$/), notice.getByRole('link', { name: 'Open Billing & Subscription' }).click()]);
+  const feature = page.locator('#row-feature-api_access');
+  assert.match(await feature.textContent(), /Locked/);
+  await Promise.all([page.waitForEvent('load'), feature.getByRole('button', { name: /Buy API access addon/ }).click()]);
+  assert.match(await page.locator('#row-feature-api_access').textContent(), /Included/);
+  assert.equal(await page.locator('#row-feature-api_access .badge.tone-success').count(), 1);
+
+  // With access, a key; then the addon is cancelled: the key stays, read-only, and stops working.
+  await page.goto('/settings/integrations/api-keys');
+  await page.getByRole('button', { name: 'Generate new key' }).first().click();
+  await page.getByRole('dialog', { name: 'Generate new key' }).getByLabel('Label').fill('Website booking widget');
+  await page.getByRole('dialog', { name: 'Generate new key' }).getByRole('button', { name: 'Generate key' }).click();
+  const secret = await takeSecret(page);
+  assert.equal((await api(secret)).status, 200);
+
+  await page.goto('/settings/billing');
+  await page.locator('#row-feature-api_access').getByRole('button', { name: /Cancel API access addon/ }).click();
+  await Promise.all([page.waitForEvent('load'), page.locator('#mdp-confirm-ok').click()]);
+  assert.match(await page.locator('#row-feature-api_access').textContent(), /Locked/);
+
+  await page.goto('/settings/integrations/api-keys');
+  assert.equal(await page.locator('.notice', { hasText: 'API access is not included in your plan' }).count(), 1);
+  assert.equal(await page.getByRole('button', { name: 'Generate new key' }).count(), 0);
+  const row = keyRow(page, secret);
+  assert.match(await row.textContent(), /Website booking widget/);
+  assert.match(await row.textContent(), /Paused/);
+  assert.equal(await row.getByRole('button').count(), 0, 'no Rotate or Revoke while locked');
+  const refused = await api(secret);
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.error.code, 'api_access_not_enabled');
+  await shot(page, 'locked.png');
+  await page.context().close();
+});
+
+test('staff: no API Keys in the navigation, 403 when opening the page or its routes directly', STEP, async () => {
+  const page = await newPage();
+  await login(page, 'frontdesk@brightsmiles.test');
+  assert.equal(await page.getByRole('link', { name: 'API Keys' }).count(), 0);
+  await page.locator('#avatar-button').click();
+  await page.getByRole('menuitem', { name: 'Settings' }).click();
+  assert.equal(await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'API Keys' }).count(), 0);
+  const resp = await page.goto('/settings/integrations/api-keys');
+  assert.equal(resp.status(), 403);
+  assert.ok(!(await page.content()).includes('Generate new key'));
+  const csrf = await page.locator('meta[name="csrf-token"]').getAttribute('content');
+  const status = await page.evaluate(async (token) => (await fetch('/plugins/api-access/keys', {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': token },
+    body: JSON.stringify({ label: 'sneaky', scopes: ['read'] }),
+  })).status, csrf);
+  assert.equal(status, 403);
+  await page.context().close();
+});
+
+test('no page opened a native dialog or threw', STEP, async () => {
+  assert.deepEqual(dialogs, []);
+});
