@@ -372,8 +372,9 @@ TEST(Devhost, BillingFlowOnPostgres) {
   EXPECT_EQ(host.stop(), 0);
   // Restart on the same PostgreSQL database: no duplicate seed, state kept.
   host.start();
-  LoginSession s = must_login(c, "admin@lakeside.test");
-  EXPECT_EQ(api_access(c, s), std::make_pair(true, std::string("addon")));
+  HttpClient c2("127.0.0.1", host.port());  // a new port after the restart
+  LoginSession s = must_login(c2, "admin@lakeside.test");
+  EXPECT_EQ(api_access(c2, s), std::make_pair(true, std::string("addon")));
   EXPECT_EQ(host.stop(), 0);
 }
 
