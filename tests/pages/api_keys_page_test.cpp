@@ -247,3 +247,54 @@ TEST(ApiKeysPage, RelativeTimes) {
   EXPECT_EQ(relative_time(kNow - 800 * kDay, kNow), "2 years ago");
   EXPECT_EQ(relative_time(kNow + 7 * kDay, kNow), "in 7 days");
 }
+
+// Type confusion everywhere: every value of a real page, replaced in turn by each JSON kind, must
+// render either as a page or as the error notice, never throw or crash (run under ASan too).
+namespace {
+void mutate_each(json::value& root, json::value& node, std::size_t& renders) {
+  static const json::value kinds[] = {nullptr, true, -1, 1.5, "x", json::array{}, json::object{}, "<script>alert(1)</script>"};
+  auto check = [&] {
+    mdp::devhost::render::PageChrome chrome;
+    std::string err;
+    std::string html;
+    EXPECT_NO_THROW(html = mdp::devhost::render::render_settings_page(root, chrome, &err));
+    EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+    ++renders;
+  };
+  if (node.is_object()) {
+    for (auto& kv : node.as_object()) {
+      json::value saved = kv.value();
+      for (const auto& k : kinds) {
+        kv.value() = k;
+        check();
+      }
+      kv.value() = saved;
+      mutate_each(root, kv.value(), renders);
+    }
+  } else if (node.is_array()) {
+    for (auto& v : node.as_array()) {
+      json::value saved = v;
+      for (const auto& k : kinds) {
+        v = k;
+        check();
+      }
+      v = saved;
+      mutate_each(root, v, renders);
+    }
+  }
+}
+}  // namespace
+
+TEST(ApiKeysPage, EveryMutationRendersOrShowsTheErrorNotice) {
+  auto k = key(1, "Power BI sync", kNow - 100 * kDay);
+  auto in = input({k});
+  in.usage[1] = usage({1, 2, 3});
+  // Keep the tree small enough to try every value: a 3-day chart instead of 30 bars.
+  json::value vm = build_api_keys_view_model(in);
+  auto& bars = vm.at("children").as_array().back().at("children").as_array()[0].at("rows").as_array()[0]
+                   .at("cells").at("usage").as_array()[0].at("bars").as_array();
+  bars.erase(bars.begin(), bars.end() - 3);
+  std::size_t renders = 0;
+  mutate_each(vm, vm, renders);
+  EXPECT_GT(renders, 1000u);
+}

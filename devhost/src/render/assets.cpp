@@ -39,7 +39,7 @@ h1{font-size:24px;margin:0 0 4px}.page-desc,.section-desc,.modal-desc{color:var(
 .vm-table{font-size:14px}.vm-table caption{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .vm-table th,.vm-table td{text-align:left;vertical-align:top;padding:10px 8px;border-top:1px solid var(--line)}
 .vm-table thead th{border-top:0;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
-.vm-table tbody th{font-weight:400}.row-actions .btn{display:block;width:100%;margin:0 0 6px}
+.vm-table tbody th{font-weight:400}.row-actions{width:1%;white-space:nowrap}.row-actions .btn{display:block;width:100%;margin:0 0 6px}
 .stack>div+div{margin-top:4px}.vm-table .facts{display:block}.vm-table .facts div{margin-top:2px}
 .text.tone-muted{color:var(--muted)}.text.tone-warning{color:var(--warn)}.text.tone-danger{color:var(--bad)}.text.tone-success{color:var(--ok)}
 .badge{display:inline-flex;align-items:center;gap:4px;border-radius:12px;padding:1px 9px;font-size:13px;font-weight:600;background:#eceff3;color:#3b4654;margin:0 4px 2px 0;white-space:nowrap}
