@@ -39,6 +39,9 @@ struct PluginContext {
   UsageFlusher flusher;
 
   Micros now() const noexcept { return to_micros(host.clock().now()); }
+  // Stored timestamps are whole seconds, so JSON shows "2026-11-26T09:30:00Z" (no fraction)
+  // and a time read back equals the time shown.
+  Micros now_seconds() const noexcept { return floor_seconds(now()); }
   bool api_access_enabled(host::ClinicId clinic) const noexcept;
   // Writes pending usage now; false if the write failed (figures then lag by the pending part).
   bool flush_usage() noexcept { return flusher.flush(); }

@@ -136,6 +136,7 @@ std::optional<Micros> expiry_of(const json::object& body, Micros now) {
   if (v == nullptr || v->is_null()) return std::nullopt;
   std::optional<Micros> t;
   if (v->is_string()) t = parse_rfc3339(std::string_view(v->as_string()));
+  if (t) t = floor_seconds(*t);
   if (!t || *t <= now)
     throw HttpError{400, "invalid_expiry",
                     "\"expires_at\" must be a future time in RFC 3339, e.g. "
@@ -152,7 +153,7 @@ NewKey new_key(PluginContext& ctx, const host::RouteRequest& req, std::string& s
   k.key_hash = to_hex(digest_of(secret));
   k.preview = preview_of(secret);
   k.created_by = actor_of(req);
-  k.created_at = ctx.now();
+  k.created_at = ctx.now_seconds();
   return k;
 }
 
@@ -197,7 +198,7 @@ host::Response create_key(PluginContext& ctx, const host::RouteRequest& req) {
 
 host::Response revoke_key(PluginContext& ctx, const host::RouteRequest& req) {
   const KeyId id = key_id_param(req);
-  auto rec = ctx.keys.revoke(req.user.clinic_id, id, actor_of(req), ctx.now());
+  auto rec = ctx.keys.revoke(req.user.clinic_id, id, actor_of(req), ctx.now_seconds());
   if (!rec) not_found();
   ctx.key_changed(*rec);  // before answering: the next API request is refused
   ctx.host.log().write(host::LogLevel::info, "API key " + rec->preview + " (id " +
@@ -219,7 +220,8 @@ host::Response rotate_key(PluginContext& ctx, const host::RouteRequest& req) {
     if (secs < 0 || secs > kMaxGraceSeconds)
       throw HttpError{400, "invalid_grace_seconds",
                       "\"grace_seconds\" must be a whole number of seconds from 0 to 31536000."};
-    old_expires = ctx.now() + secs * kMicrosPerSecond;
+    // Rounded up to a whole second: the old key works at least `secs` more seconds.
+    old_expires = floor_seconds(ctx.now() + kMicrosPerSecond - 1) + secs * kMicrosPerSecond;
   }
   std::string secret;
   NewKey k = new_key(ctx, req, secret);

@@ -31,9 +31,10 @@ void KeyUsage::record(Micros now, int status) noexcept {
     if (status >= 400 && status < 500) c->client_errors.fetch_add(1, std::memory_order_relaxed);
     if (status >= 500) c->server_errors.fetch_add(1, std::memory_order_relaxed);
   }
+  const Micros second = floor_seconds(now);  // stored timestamps are whole seconds
   Micros seen = last_used_.load(std::memory_order_relaxed);
-  while (seen < now &&
-         !last_used_.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+  while (seen < second &&
+         !last_used_.compare_exchange_weak(seen, second, std::memory_order_relaxed)) {
   }
 }
 

@@ -22,6 +22,10 @@ inline constexpr Micros kMicrosPerSecond = 1'000'000;
 inline constexpr Micros kMicrosPerDay = 86'400 * kMicrosPerSecond;
 
 Micros to_micros(host::TimePoint t) noexcept;
+inline Micros floor_seconds(Micros t) noexcept {
+  const Micros r = t % kMicrosPerSecond;
+  return r < 0 ? t - r - kMicrosPerSecond : t - r;
+}
 DayNumber day_of(Micros t) noexcept;  // floor division, correct before 1970 too
 
 // "2026-11-26T09:30:00Z" or "2026-11-26T09:30:00.25Z".
