@@ -154,6 +154,30 @@ test('an admin logs in and reaches API Keys from the avatar menu: Settings → I
   assert.match(await empty.textContent(), /developer/);
 });
 
+test('keyboard: the avatar menu and the modal work without a mouse, and focus comes back', STEP, async () => {
+  const page = admin.page;
+  const active = () => page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.textContent.trim()));
+  await page.focus('#avatar-button');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.getAttribute('#avatar-button', 'aria-expanded'), 'true');
+  assert.equal(await active(), 'Settings');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await active(), 'Log out');
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#avatar-menu').isVisible(), false);
+  assert.equal(await active(), 'avatar-button');
+
+  const opener = page.locator('.page-actions').getByRole('button', { name: 'Generate new key' });
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: 'Generate new key' });
+  await dialog.waitFor({ state: 'visible' });
+  assert.equal(await dialog.getByLabel('Label').evaluate((el) => el === document.activeElement), true);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await opener.evaluate((el) => el === document.activeElement), true);
+});
+
 test('Generate new key: label required, read-only preselected, write scopes opt-in with a warning; shown once', STEP, async () => {
   const page = admin.page;
   await page.getByRole('button', { name: 'Generate new key' }).first().click();
