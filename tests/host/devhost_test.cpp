@@ -268,6 +268,50 @@ TEST_F(DevhostHttp, PublicApiRefusesRequestsWithoutAKey) {
   EXPECT_EQ(r.status, 405);
 }
 
+TEST_F(DevhostHttp, PublicApiServesTheKeysClinicOnly) {
+  HttpClient c("127.0.0.1", host_->port());
+  LoginSession lakeside = must_login(c, "admin@lakeside.test");
+  HttpResult r = c.post("/plugins/api-access/keys",
+                        R"({"label":"Host test","scopes":["read","appointments:write"]})", lakeside.headers());
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string key(body_json(r).at("secret").as_string());
+  mdp::test::Headers auth{{"Authorization", "Bearer " + key}};
+
+  r = c.get("/api/v1/patients", auth);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::value v = body_json(r);
+  EXPECT_EQ(v.at("clinic").at("id"), 3);
+  EXPECT_EQ(v.at("clinic").at("name"), "Lakeside Family Dentistry");
+  std::vector<std::string> last_names;
+  for (const auto& p : v.at("patients").as_array()) last_names.emplace_back(p.at("last_name").as_string());
+  EXPECT_EQ(last_names, (std::vector<std::string>{"Moore", "Taylor", "Clark"}));
+
+  r = c.get("/api/v1/appointments", auth);
+  ASSERT_EQ(r.status, 200);
+  v = body_json(r);
+  EXPECT_EQ(v.at("clinic").at("id"), 3);
+  std::int64_t lakeside_patient = 0;
+  for (const auto& a : v.at("appointments").as_array()) lakeside_patient = a.at("patient_id").as_int64();
+  ASSERT_GT(lakeside_patient, 0);
+
+  // Create: validated, and only for this clinic's patients (patient 1 is Bright Smiles').
+  json::object appt{{"patient_id", lakeside_patient}, {"starts_at", "2026-12-10T10:00:00Z"}, {"reason", "Check"}};
+  r = c.post("/api/v1/appointments", json::serialize(appt), auth);
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(body_json(r).at("appointment").at("reason"), "Check");
+  r = c.post("/api/v1/appointments", R"({"patient_id":1,"starts_at":"2026-12-10T10:00:00Z"})", auth);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(error_code(r), "patient_not_found");
+  r = c.post("/api/v1/appointments", R"({"patient_id":1,"starts_at":"soon"})", auth);
+  EXPECT_EQ(r.status, 400);
+  r = c.post("/api/v1/appointments", R"({"patient_id":)", auth);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_json");
+  r = c.get("/api/v1/ping", auth);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_json(r).at("clinic").at("id"), 3);
+}
+
 TEST_F(DevhostHttp, DemoPingNeedsNoAuthentication) {
   HttpClient c("127.0.0.1", host_->port(), /*keep_alive=*/true);
   for (int i = 0; i < 5; ++i) {  // several requests on one kept-alive connection
