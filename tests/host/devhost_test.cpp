@@ -2,6 +2,9 @@
 // MDP_TEST_PG is set): login, CSRF, roles, the Billing Features card and addon purchase, the
 // public API's refusal without a key, the bounds on headers and bodies, the test clock and a
 // graceful restart on the same database.
+#include <atomic>
+#include <thread>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -310,6 +313,29 @@ TEST_F(DevhostHttp, PublicApiServesTheKeysClinicOnly) {
   r = c.get("/api/v1/ping", auth);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(body_json(r).at("clinic").at("id"), 3);
+}
+
+TEST_F(DevhostHttp, ServesConcurrentClients) {
+  // Several threads, each on its own kept-alive connection, interleaving sessions and pages.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        HttpClient c("127.0.0.1", host_->port(), /*keep_alive=*/true);
+        auto s = mdp::test::login(c, t % 2 ? "owner@brightsmiles.test" : "admin@lakeside.test");
+        if (!s) return;
+        for (int i = 0; i < 10; ++i) {
+          if (c.get("/billing/features", s->headers(false)).status != 200) return;
+          if (c.get("/demo/ping").status != 200) return;
+        }
+        ++ok;
+      } catch (...) {
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 6);
 }
 
 TEST_F(DevhostHttp, DemoPingNeedsNoAuthentication) {
