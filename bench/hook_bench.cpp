@@ -1,0 +1,558 @@
+// Benchmarks of the api-access request hook (issue 4, item 4). Run through scripts/bench.sh;
+// figures and how to read them: BENCHMARKS.md.
+//
+//   (a) BM_Floor_*        SHA-256 of a key + hash-map find + 32-byte Botan::constant_time_compare:
+//                         Raw = a reused Botan "SHA-256" object (the plugin's digest_of) and a plain
+//                         std::unordered_map; PluginTypes = the plugin's own HasherPool and KeyCache.
+//   (b) BM_Hook_*         RequestHook::on_api_request on a valid cached key, a bad checksum and a
+//                         revoked key (and on_api_request + on_api_response for the valid key,
+//                         reported separately), on a real SQLite file database in WAL mode with the
+//                         plugin's migrations applied (mdp_devhost_core: SociDatabase,
+//                         apply_migrations, ManualClock).
+//   (c) BM_Miss_Hook      every timed iteration presents a key that exists in the database but not
+//                         in the hook's cache (a fresh PluginContext whenever the pool of keys is
+//                         used up, outside the timed region), so each one is a genuine miss served
+//                         by SQLite through the KeyLoader;
+//       BM_Miss_BareSqlite the same SELECT by the same UNIQUE index (key_hash), soci statement
+//                         prepared once, on the same file database, over the same keys.
+//   (d) BM_Flush          UsageFlusher::flush of N dirty key-day rows in one transaction; time per
+//                         row in the `per_row` counter.
+//   (e) BM_Hook_Valid_Threads  (b) valid (request + response) with 1, 2, 4 threads sharing one
+//                         hook: SameKey (every thread the same key: worst case, one integration
+//                         hammering) and OwnKey (one key per thread).
+//
+// No assertion on time anywhere; the program only checks that each decision is the expected one
+// (and aborts otherwise, so a figure can never come from the wrong path).
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+#include <botan/hash.h>
+#include <botan/mem_ops.h>
+#include <botan/system_rng.h>
+#include <soci/soci.h>
+
+#include "auth/request_hook.hpp"
+#include "keys/key_format.hpp"
+#include "migrations/migrator.hpp"
+#include "plugin_context.hpp"
+#include "services/clocks.hpp"
+#include "services/soci_database.hpp"
+
+namespace api = mdp::api_access;
+namespace host = mdp::host;
+namespace devhost = mdp::devhost;
+
+namespace {
+
+[[noreturn]] void die(const std::string& why) {
+  std::fprintf(stderr, "hook_bench: %s\n", why.c_str());
+  std::exit(1);
+}
+
+constexpr host::ClinicId kClinic = 1;
+
+// ---------------------------------------------------------------------------------------------
+// The host side: the devhost's SociDatabase + ManualClock, everything else minimal and lock-free.
+class QuietLog final : public host::Log {
+ public:
+  void write(host::LogLevel, std::string_view) noexcept override {}
+};
+class NoDirectory final : public host::Directory {
+ public:
+  std::optional<host::User> user(host::UserId) const noexcept override { return std::nullopt; }
+  std::optional<host::Clinic> clinic(host::ClinicId) const noexcept override { return std::nullopt; }
+};
+// API access on for every clinic (the plugin caches the answer per clinic anyway).
+class AllEnabled final : public host::Subscriptions {
+ public:
+  std::optional<std::string> tier(host::ClinicId) const noexcept override { return "enterprise"; }
+  std::vector<std::string> addons(host::ClinicId) const noexcept override { return {}; }
+  host::FeatureState feature(host::ClinicId, std::string_view) const noexcept override {
+    return {true, host::FeatureSource::tier};
+  }
+};
+
+class BenchHost final : public host::HostServices {
+ public:
+  explicit BenchHost(const std::filesystem::path& file)
+      : db(host::Dialect::sqlite, file.string(), 4) {
+    devhost::apply_migrations(db, "api-access", std::filesystem::path(MDP_SQL_DIR) / "sqlite");
+    scopes = {{"read", "Read every GET of the public API", false}};
+  }
+  host::Database& database() noexcept override { return db; }
+  const host::Clock& clock() const noexcept override { return clock_; }
+  host::Log& log() noexcept override { return log_; }
+  const host::Directory& directory() const noexcept override { return dir_; }
+  const host::Subscriptions& subscriptions() const noexcept override { return subs_; }
+  const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
+
+  devhost::SociDatabase db;
+  devhost::ManualClock clock_;
+  QuietLog log_;
+  NoDirectory dir_;
+  AllEnabled subs_;
+  std::vector<host::ApiScope> scopes;
+};
+
+// A minimal request: GET /api/v1/ping, scope read, one Authorization header, no query.
+class BenchRequest final : public host::ApiRequest {
+ public:
+  explicit BenchRequest(const std::string& key) : auth_("Bearer " + key) {}
+  std::string_view method() const noexcept override { return "GET"; }
+  std::string_view path() const noexcept override { return "/api/v1/ping"; }
+  std::string_view query() const noexcept override { return {}; }
+  std::size_t headers(std::string_view name, std::string_view* out,
+                      std::size_t max) const noexcept override {
+    // ASCII case folding inline: the host's own lookup cost is not what is measured here.
+    static constexpr std::string_view kAuth = "authorization";
+    if (name.size() != kAuth.size()) return 0;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      const char c = name[i];
+      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c) != kAuth[i]) return 0;
+    }
+    if (max > 0) out[0] = auth_;
+    return 1;
+  }
+  std::string_view required_scope() const noexcept override { return "read"; }
+
+ private:
+  std::string auth_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The shared environment, built once in main().
+struct Env {
+  std::filesystem::path file;
+  std::unique_ptr<BenchHost> host;
+  std::shared_ptr<api::PluginContext> ctx;  // the hook of (b) and (e)
+  std::shared_ptr<api::RequestHook> hook;
+
+  std::string valid, revoked, bad_checksum;
+  std::vector<std::string> thread_keys;  // (e) OwnKey: one valid key per thread
+  // Keys that exist in the database only (bulk-inserted): for misses and flushes.
+  std::vector<std::string> bulk_keys;
+  std::vector<std::string> bulk_hex;  // to_hex(SHA-256) of each, for the bare lookup
+};
+Env* g_env = nullptr;
+
+std::shared_ptr<api::PluginContext> new_context() {
+  return std::make_shared<api::PluginContext>(*g_env->host);
+}
+
+api::KeyRecord create_key(api::PluginContext& ctx, const std::string& secret, const std::string& label) {
+  api::NewKey nk;
+  nk.clinic_id = kClinic;
+  nk.label = label;
+  nk.scopes = {"read"};
+  nk.key_hash = api::to_hex(api::digest_of(secret));
+  nk.preview = api::preview_of(secret);
+  nk.created_by = {11, "Bench"};
+  nk.created_at = ctx.now();
+  return ctx.keys.create(nk);
+}
+
+// Bulk keys straight into api_access_keys, one transaction (only the hook's columns matter).
+void insert_bulk(std::size_t n) {
+  Botan::System_RNG rng;
+  auto sha = Botan::HashFunction::create_or_throw("SHA-256");
+  host::SessionLease sql(g_env->host->db, std::chrono::seconds(5));
+  if (!sql) die("no session");
+  std::string hash, preview;
+  long long created_at = api::to_micros(g_env->host->clock_.now());
+  soci::transaction tx(*sql);
+  soci::statement ins =
+      (sql->prepare << "INSERT INTO api_access_keys (clinic_id, label, scopes, key_hash, preview, "
+                       "created_by_id, created_by_name, created_at) "
+                       "VALUES (1, 'bulk', 'read', :h, :p, 11, 'Bench', :t)",
+       soci::use(hash), soci::use(preview), soci::use(created_at));
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string k = api::generate_key(rng);
+    hash = api::to_hex(api::digest_of(k, *sha));
+    preview = api::preview_of(k);
+    ins.execute(true);
+    g_env->bulk_keys.push_back(std::move(k));
+    g_env->bulk_hex.push_back(hash);
+  }
+  tx.commit();
+}
+
+host::ApiDecision decide(api::RequestHook& hook, const host::ApiRequest& r) {
+  host::ApiDecision d;
+  hook.on_api_request(r, d);
+  return d;
+}
+
+void expect(bool ok, const char* what) {
+  if (!ok) die(std::string("unexpected decision: ") + what);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) The floor.
+std::vector<api::Digest> random_digests(std::size_t n) {
+  std::mt19937_64 gen(42);
+  std::vector<api::Digest> out(n);
+  for (auto& d : out)
+    for (std::size_t i = 0; i < d.size(); i += 8) {
+      const std::uint64_t v = gen();
+      std::memcpy(d.data() + i, &v, 8);
+    }
+  return out;
+}
+
+void BM_Floor_Raw(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::string& key = g_env->valid;
+  auto sha = Botan::HashFunction::create_or_throw("SHA-256");
+  // The value is a pointer to the stored digest, as the cache's value is a pointer to an entry
+  // holding it: the compare reads through it.
+  std::vector<api::Digest> stored = random_digests(n - 1);
+  stored.push_back(api::digest_of(key));
+  std::unordered_map<api::Digest, const api::Digest*, api::DigestHash> map;
+  map.reserve(n);
+  for (const auto& d : stored) map.emplace(d, &d);
+  for (auto _ : state) {
+    const api::Digest d = api::digest_of(key, *sha);
+    auto it = map.find(d);
+    const bool ok = it != map.end() && Botan::constant_time_compare(it->second->data(), d.data(), d.size());
+    benchmark::DoNotOptimize(ok);
+  }
+}
+BENCHMARK(BM_Floor_Raw)->Arg(16)->Arg(100000);
+
+void BM_Floor_PluginTypes(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::string& key = g_env->valid;
+  api::HasherPool pool;
+  api::KeyCache cache;
+  std::vector<api::Digest> ds = random_digests(n - 1);
+  ds.push_back(api::digest_of(key));
+  api::KeyId id = 1;
+  for (const auto& d : ds) {
+    auto e = std::make_unique<api::CacheEntry>();
+    e->digest = d;
+    e->key_id = id++;
+    cache.insert(std::move(e));
+  }
+  for (auto _ : state) {
+    const api::Digest d = pool.sha256(key);
+    const api::CacheEntry* e = cache.find(d);
+    const bool ok = e != nullptr && Botan::constant_time_compare(e->digest.data(), d.data(), d.size());
+    benchmark::DoNotOptimize(ok);
+  }
+}
+BENCHMARK(BM_Floor_PluginTypes)->Arg(16)->Arg(100000);
+
+// Parts of the hot path, to see where the hook's time goes (BENCHMARKS.md, "Where the time goes").
+void BM_Part_Sha256_Pooled(benchmark::State& state) {  // HasherPool::sha256 of the 62-char key
+  api::HasherPool pool;
+  const std::string& key = g_env->valid;
+  for (auto _ : state) benchmark::DoNotOptimize(pool.sha256(key));
+}
+BENCHMARK(BM_Part_Sha256_Pooled);
+
+void BM_Part_Sha256_48B(benchmark::State& state) {  // TOOLCHAIN.md's case: a 48-byte input
+  auto sha = Botan::HashFunction::create_or_throw("SHA-256");
+  const std::string key = g_env->valid.substr(0, 48);
+  for (auto _ : state) benchmark::DoNotOptimize(api::digest_of(key, *sha));
+}
+BENCHMARK(BM_Part_Sha256_48B);
+
+void BM_Part_ConstantTimeCompare32(benchmark::State& state) {
+  const api::Digest a = api::digest_of(g_env->valid);
+  api::Digest b = a;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(b);
+    benchmark::DoNotOptimize(Botan::constant_time_compare(a.data(), b.data(), a.size()));
+  }
+}
+BENCHMARK(BM_Part_ConstantTimeCompare32);
+
+void BM_Part_MatchesGrammar(benchmark::State& state) {
+  std::string key = g_env->valid;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(key);
+    benchmark::DoNotOptimize(api::matches_grammar(key));
+  }
+}
+BENCHMARK(BM_Part_MatchesGrammar);
+
+void BM_Part_KeyCacheFind(benchmark::State& state) {  // the shared hook's cache (a few keys)
+  const api::Digest d = api::digest_of(g_env->valid);
+  for (auto _ : state) benchmark::DoNotOptimize(g_env->ctx->cache.find(d));
+}
+BENCHMARK(BM_Part_KeyCacheFind);
+
+// ---------------------------------------------------------------------------------------------
+// (b) The hook deciding, on the shared hook (its cache holds a handful of keys).
+void BM_Hook_Valid_Request(benchmark::State& state) {
+  BenchRequest r(g_env->valid);
+  expect(decide(*g_env->hook, r).allowed, "valid");
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+}
+BENCHMARK(BM_Hook_Valid_Request);
+
+void BM_Hook_Valid_RequestResponse(benchmark::State& state) {
+  BenchRequest r(g_env->valid);
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    g_env->hook->on_api_response(d.token, 200);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+}
+BENCHMARK(BM_Hook_Valid_RequestResponse);
+
+// The same valid key with 100,000 other keys in the hook's cache (a fresh context warmed by
+// sending every bulk key through the hook once), to compare with BM_Floor_*/100000.
+std::shared_ptr<api::PluginContext> g_big_ctx;
+std::shared_ptr<api::RequestHook> g_big_hook;
+void BM_Hook_Valid_Request_BigCache(benchmark::State& state) {
+  BenchRequest r(g_env->valid);
+  expect(decide(*g_big_hook, r).allowed, "valid (big cache)");
+  state.counters["cached_keys"] = static_cast<double>(g_big_ctx->cache.size());
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_big_hook->on_api_request(r, d);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+}
+BENCHMARK(BM_Hook_Valid_Request_BigCache);
+
+void BM_Hook_BadChecksum_Request(benchmark::State& state) {
+  BenchRequest r(g_env->bad_checksum);
+  {
+    const auto d = decide(*g_env->hook, r);
+    expect(!d.allowed && d.status == 401 && d.body.find("invalid_api_key") != std::string::npos,
+           "bad checksum");
+  }
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    benchmark::DoNotOptimize(d.status);
+  }
+}
+BENCHMARK(BM_Hook_BadChecksum_Request);
+
+void BM_Hook_Revoked_Request(benchmark::State& state) {
+  BenchRequest r(g_env->revoked);
+  {
+    const auto d = decide(*g_env->hook, r);
+    expect(!d.allowed && d.status == 401 && d.body.find("revoked_api_key") != std::string::npos,
+           "revoked");
+  }
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    benchmark::DoNotOptimize(d.status);
+  }
+}
+BENCHMARK(BM_Hook_Revoked_Request);
+
+// ---------------------------------------------------------------------------------------------
+// (c) A cache miss served by SQLite, beside the bare prepared lookup.
+void BM_Miss_Hook(benchmark::State& state) {
+  const auto& keys = g_env->bulk_keys;
+  std::vector<BenchRequest> reqs;
+  reqs.reserve(keys.size());
+  for (const auto& k : keys) reqs.emplace_back(k);
+  auto ctx = new_context();
+  auto hook = std::make_shared<api::RequestHook>(ctx);
+  std::size_t i = 0, contexts = 1;
+  for (auto _ : state) {
+    if (i == reqs.size()) {
+      state.PauseTiming();
+      hook.reset();
+      ctx.reset();
+      ctx = new_context();
+      hook = std::make_shared<api::RequestHook>(ctx);
+      i = 0;
+      ++contexts;
+      state.ResumeTiming();
+    }
+    host::ApiDecision d;
+    hook->on_api_request(reqs[i++], d);
+    if (!d.allowed) die("miss not allowed");
+  }
+  state.counters["contexts"] = static_cast<double>(contexts);
+}
+BENCHMARK(BM_Miss_Hook);
+
+void BM_Miss_BareSqlite(benchmark::State& state) {
+  const auto& hexes = g_env->bulk_hex;
+  host::SessionLease sql(g_env->host->db, std::chrono::seconds(5));
+  if (!sql) die("no session");
+  std::string h;
+  long long id = 0, clinic = 0, revoked = 0, expires = 0;
+  std::string scopes, preview;
+  soci::indicator ir = soci::i_null, ie = soci::i_null;
+  soci::statement st =
+      (sql->prepare << "SELECT id, clinic_id, scopes, preview, revoked_at, expires_at "
+                       "FROM api_access_keys WHERE key_hash = :h",
+       soci::into(id), soci::into(clinic), soci::into(scopes), soci::into(preview),
+       soci::into(revoked, ir), soci::into(expires, ie), soci::use(h));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    if (i == hexes.size()) i = 0;
+    h = hexes[i++];
+    const bool found = st.execute(true);
+    if (found) st.fetch();  // step to the end, as the loader does
+    if (!found) die("bare lookup found nothing");
+    benchmark::DoNotOptimize(id);
+  }
+}
+BENCHMARK(BM_Miss_BareSqlite);
+
+// ---------------------------------------------------------------------------------------------
+// (d) The usage flush: N dirty key-day rows (N cached keys, one response each), one transaction.
+void BM_Flush(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  if (n > g_env->bulk_keys.size()) die("not enough bulk keys");
+  auto ctx = new_context();
+  auto hook = std::make_shared<api::RequestHook>(ctx);
+  std::vector<std::uint64_t> tokens;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto d = decide(*hook, BenchRequest(g_env->bulk_keys[i]));
+    expect(d.allowed && d.token != 0, "flush key");
+    tokens.push_back(d.token);
+  }
+  if (!ctx->flush_usage()) die("flush failed");  // first flush inserts the rows
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (auto t : tokens) hook->on_api_response(t, 200);
+    state.ResumeTiming();
+    if (!ctx->flush_usage()) die("flush failed");
+  }
+  state.counters["rows"] = static_cast<double>(n);
+  state.counters["per_row"] = benchmark::Counter(static_cast<double>(n),
+                                                 benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_Flush)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+// ---------------------------------------------------------------------------------------------
+// (e) Several threads sharing the hook of (b), request + response per iteration.
+void BM_Hook_Valid_Threads_SameKey(benchmark::State& state) {
+  BenchRequest r(g_env->valid);
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    g_env->hook->on_api_response(d.token, 200);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Hook_Valid_Threads_SameKey)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+
+void BM_Hook_Valid_Threads_OwnKey(benchmark::State& state) {
+  BenchRequest r(g_env->thread_keys.at(static_cast<std::size_t>(state.thread_index())));
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    g_env->hook->on_api_response(d.token, 200);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Hook_Valid_Threads_OwnKey)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+
+// ---------------------------------------------------------------------------------------------
+void build_env(std::size_t bulk) {
+  const char* dir = std::getenv("MDP_BENCH_DIR");
+  g_env->file = std::filesystem::path(dir != nullptr && *dir != '\0' ? dir
+                                                                     : std::filesystem::temp_directory_path().string()) /
+                ("mdp-hook-bench-" + std::to_string(::getpid()) + ".db");
+  g_env->host = std::make_unique<BenchHost>(g_env->file);
+  // A fixed mid-day start: no day change while the benchmarks run.
+  g_env->host->clock_.set(host::TimePoint(std::chrono::sys_days{std::chrono::year{2026} / 11 / 26}) +
+                          std::chrono::hours(9) + std::chrono::minutes(30));
+  g_env->ctx = new_context();
+  g_env->hook = std::make_shared<api::RequestHook>(g_env->ctx);
+  api::PluginContext& ctx = *g_env->ctx;
+
+  Botan::System_RNG rng;
+  g_env->valid = api::generate_key(rng);
+  create_key(ctx, g_env->valid, "bench valid");
+  g_env->revoked = api::generate_key(rng);
+  const auto rec = create_key(ctx, g_env->revoked, "bench revoked");
+  for (int t = 0; t < 4; ++t) {
+    g_env->thread_keys.push_back(api::generate_key(rng));
+    create_key(ctx, g_env->thread_keys.back(), "bench thread " + std::to_string(t));
+  }
+  // Bad checksum: a valid key with one body character changed (grammar still holds).
+  std::string bad = g_env->valid;
+  bad[10] = bad[10] == 'A' ? 'B' : 'A';
+  if (!api::matches_grammar(bad) || api::checksum_ok(bad)) die("could not make a bad-checksum key");
+  g_env->bad_checksum = bad;
+
+  insert_bulk(bulk);
+
+  // Warm the shared hook: every key it will see, loaded once.
+  for (const auto& k : g_env->thread_keys) expect(decide(*g_env->hook, BenchRequest(k)).allowed, "thread key");
+  expect(decide(*g_env->hook, BenchRequest(g_env->valid)).allowed, "valid");
+  expect(decide(*g_env->hook, BenchRequest(g_env->revoked)).allowed, "revoked key before revoke");
+  // Revoke as the admin route does: commit, then tell the cache.
+  const auto revoked = ctx.keys.revoke(kClinic, rec.id, {11, "Bench"}, ctx.now());
+  if (!revoked) die("revoke failed");
+  ctx.key_changed(*revoked);
+
+  // The big-cache hook: every bulk key loaded once.
+  g_big_ctx = new_context();
+  g_big_hook = std::make_shared<api::RequestHook>(g_big_ctx);
+  for (const auto& k : g_env->bulk_keys) expect(decide(*g_big_hook, BenchRequest(k)).allowed, "bulk key");
+}
+
+void remove_db() {
+  if (g_env == nullptr) return;
+  g_big_hook.reset();
+  g_big_ctx.reset();
+  g_env->hook.reset();
+  g_env->ctx.reset();
+  g_env->host.reset();
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(g_env->file.string() + suffix);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  const char* bulk_env = std::getenv("MDP_BENCH_KEYS");
+  const std::size_t bulk = bulk_env != nullptr ? std::strtoul(bulk_env, nullptr, 10) : 100000;
+  if (bulk < 1000) die("MDP_BENCH_KEYS must be at least 1000");
+  Env env;
+  g_env = &env;
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    build_env(bulk);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    std::fprintf(stderr, "hook_bench: SQLite file (WAL) with %zu keys ready in %lld ms: %s\n", bulk + 6,
+                 static_cast<long long>(ms.count()), env.file.c_str());
+  } catch (const std::exception& e) {
+    remove_db();
+    die(std::string("setup failed: ") + e.what());
+  }
+  benchmark::AddCustomContext("sqlite_keys", std::to_string(bulk + 6));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  remove_db();
+  return 0;
+}
