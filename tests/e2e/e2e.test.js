@@ -4,7 +4,8 @@
 //
 // Run by ctest (tests/e2e/CMakeLists.txt) as `node --test e2e.test.js` with
 //   MDP_DEVHOST      the mdp-devhost binary (default: ../../build/dev/bin/mdp-devhost)
-//   MDP_SCREENSHOTS  where to save the screenshots the README shows (default: ../../docs/screenshots)
+//   MDP_SCREENSHOTS  where to save the screenshots (ctest: <build>/screenshots; the README's copies
+//                    in docs/screenshots are refreshed by pointing this there)
 //   MDP_CHROMIUM     the browser (default: /usr/bin/chromium; never a downloaded one)
 // The steps share one devhost and run in order: each builds on the keys the previous made.
 'use strict';
@@ -88,9 +89,11 @@ const last4 = (secret) => secret.slice(-4);
 // A key's row, found by its masked preview (the page never shows more of a key).
 const keyRow = (page, secret) => page.locator('tbody tr', { hasText: `\u2026${last4(secret)}` });
 
+// The one-time secret is masked in every screenshot: a full key never lands in a file, even one
+// from a throwaway database (secret scanners cannot tell the difference).
 async function shot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name) });
+  await page.screenshot({ path: path.join(SHOTS, name), mask: [page.locator('#mdp-secret-value')] });
 }
 
 // Reads the one-time secret from the host's modal, checks what it says, closes it and waits for
