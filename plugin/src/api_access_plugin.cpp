@@ -70,6 +70,13 @@ void ApiAccessPlugin::background_tick() noexcept {
   } catch (const std::exception& e) {
     ctx.host.log().write(host::LogLevel::warning, std::string("expiry sweep: ") + e.what());
   }
+  if (++ticks_ % 600 == 0) {  // about every ten minutes
+    try {
+      ctx.keys.trim_changes();
+    } catch (const std::exception& e) {
+      ctx.host.log().write(host::LogLevel::warning, std::string("change feed trim: ") + e.what());
+    }
+  }
 }
 
 void ApiAccessPlugin::run_background() noexcept {

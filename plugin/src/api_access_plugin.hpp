@@ -50,6 +50,7 @@ class ApiAccessPlugin final : public host::Plugin {
   bool stopping_ = false;
   std::mutex tick_mutex_;  // background_tick from the thread and from tests
   std::int64_t last_change_ = 0;
+  std::uint64_t ticks_ = 0;
 };
 
 }  // namespace mdp::api_access

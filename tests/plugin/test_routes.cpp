@@ -84,6 +84,9 @@ TEST_P(RoutesTest, LabelsAreValidatedAndStoredExactly) {
   EXPECT_EQ(call("POST", "keys", json::serialize(json::object{{"label", emoji}})).status, 201);
   EXPECT_EQ(call("POST", "keys", json::serialize(json::object{{"label", emoji + "x"}})).error_code(),
             "invalid_label");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"a\u0000b"})").error_code(), "invalid_label");
+  EXPECT_EQ(call("POST", "keys", R"({"label":"\ud800"})").status, 400);  // lone surrogate
+  EXPECT_EQ(call("POST", "keys", R"({"label":"\ud83e\uddb7 \u00e9"})").status, 201);  // escaped tooth + é
   const std::string hostile = "<script>alert(1)</script> \"quoted\" '; DROP TABLE api_access_keys; --";
   auto r = call("POST", "keys", json::serialize(json::object{{"label", hostile}}));
   ASSERT_EQ(r.status, 201);

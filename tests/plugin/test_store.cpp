@@ -128,6 +128,18 @@ TEST_P(StoreTest, ChangeFeedNamesRevokedAndShortenedKeys) {
   EXPECT_EQ(st->revoked_at, 5);
 }
 
+TEST_P(StoreTest, ChangeFeedIsTrimmedToTheNewestRows) {
+  for (int i = 0; i < 5; ++i) {
+    const auto k = store().create(key(kClinicA, "k", std::string(64, char('a' + i))));
+    store().revoke(kClinicA, k.id, {11, "O"}, 5);
+  }
+  const auto last = store().latest_change();
+  store().trim_changes(2);
+  const auto left = store().changes_after(0);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left.back().first, last);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, StoreTest,
                          ::testing::Values(host::Dialect::sqlite, host::Dialect::postgresql),
                          param_name);

@@ -301,4 +301,12 @@ std::vector<std::pair<std::int64_t, KeyId>> KeyStore::changes_after(std::int64_t
   return out;
 }
 
+void KeyStore::trim_changes(std::int64_t keep) {
+  Lease sql(db_);
+  long long k = keep;
+  *sql << "DELETE FROM api_access_key_changes WHERE id <= "
+          "(SELECT MAX(id) FROM api_access_key_changes) - :keep",
+      soci::use(k);
+}
+
 }  // namespace mdp::api_access

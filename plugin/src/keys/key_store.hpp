@@ -76,6 +76,9 @@ class KeyStore {
   std::vector<std::pair<std::int64_t, KeyId>> changes_after(std::int64_t after,
                                                             std::size_t limit = 1000) const;
 
+  // Keeps the newest `keep` change rows (a process polls every second, so it never needs more).
+  void trim_changes(std::int64_t keep = 10000);
+
   host::Database& database() const noexcept { return db_; }
 
  private:

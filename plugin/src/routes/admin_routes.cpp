@@ -103,6 +103,9 @@ std::string label_of(const json::object& body) {
   const std::size_t n = count_code_points(label);
   if (n == 0 || label.find_first_not_of(" \t\r\n") == std::string::npos || n > kMaxLabel)
     throw HttpError{400, "invalid_label", "The label must have 1 to 100 characters."};
+  // U+0000 is the one character PostgreSQL text cannot hold; refusing it keeps both dialects alike.
+  if (label.find('\0') != std::string::npos)
+    throw HttpError{400, "invalid_label", "The label must not contain the NUL character."};
   return label;
 }
 
