@@ -129,6 +129,11 @@ class DevhostHttp : public ::testing::Test {
     host_->start();
   }
   static void TearDownTestSuite() {
+    // A graceful stop after all of the above, with nothing the sanitizers (asan build) complain of.
+    EXPECT_EQ(host_->stop(), 0) << host_->stderr_text();
+    std::string err = host_->stderr_text();
+    EXPECT_EQ(err.find("Sanitizer"), std::string::npos) << err;
+    EXPECT_EQ(err.find("runtime error"), std::string::npos) << err;
     delete host_;
     delete dir_;
   }
