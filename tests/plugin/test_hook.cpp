@@ -1,5 +1,6 @@
 // Every decision of the request hook (auth/request_hook.hpp), called as the host calls it.
 #include <atomic>
+#include <random>
 #include <thread>
 
 #include <soci/soci.h>
@@ -268,6 +269,35 @@ TEST_P(HookTest, LogLinesNameKeysByPreviewOnly) {
   for (const auto& line : host_->log_.lines()) {
     EXPECT_EQ(line.find(secret.substr(4, 16)), std::string::npos) << line;
     EXPECT_EQ(line.find(to_hex(digest_of(secret))), std::string::npos) << line;
+  }
+}
+
+TEST_P(HookTest, ArbitraryInputNeverCrashesOrLetsAnythingIn) {
+  auto [id, secret] = create_key();
+  std::mt19937_64 rng(12345);  // fixed seed: a failure reproduces
+  const std::string alphabet = std::string("mdp_ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=+/%&;\0\t \r\n\xff\xe2\x80\xa6", 54) + secret;
+  auto random_text = [&](std::size_t max) {
+    std::string out(rng() % max, '\0');
+    for (auto& c : out) c = alphabet[rng() % alphabet.size()];
+    return out;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    FakeApiRequest r;
+    r.query_ = random_text(i % 100 == 0 ? 70000 : 80);
+    for (int h = 0, n = static_cast<int>(rng() % 4); h < n; ++h)
+      r.header(rng() % 2 ? "Authorization" : "X-API-Key",
+               (rng() % 2 ? "Bearer " : "") + random_text(i % 97 == 0 ? 100000 : 70));
+    r.scope_ = rng() % 2 ? "read" : random_text(20);
+    host::ApiDecision d;
+    reg_->hook->on_api_request(r, d);
+    reg_->hook->on_api_response(d.token, 200);
+    if (d.allowed) {  // only the real key can get in, and only as its clinic
+      EXPECT_EQ(d.clinic_id, kClinicA);
+    } else {
+      EXPECT_TRUE(d.status == 401 || d.status == 403) << d.status;
+      EXPECT_FALSE(d.body.empty());
+      EXPECT_EQ(d.body.find(secret), std::string::npos);
+    }
   }
 }
 
