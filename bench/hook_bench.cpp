@@ -17,9 +17,11 @@
 //                         prepared once, on the same file database, over the same keys.
 //   (d) BM_Flush          UsageFlusher::flush of N dirty key-day rows in one transaction; time per
 //                         row in the `per_row` counter.
-//   (e) BM_Hook_Valid_Threads  (b) valid (request + response) with 1, 2, 4 threads sharing one
+//   (e) BM_Hook_Valid_Threads_*  (b) valid (request + response) with 1, 2, 4 threads sharing one
 //                         hook: SameKey (every thread the same key: worst case, one integration
-//                         hammering) and OwnKey (one key per thread).
+//                         hammering; also RequestOnly, without the usage counting), SameShard (a
+//                         key per thread, all in one cache shard) and OwnKey (a key per thread,
+//                         distinct shards). items_per_second is the aggregate over the threads.
 //
 // No assertion on time anywhere; the program only checks that each decision is the expected one
 // (and aborts otherwise, so a figure can never come from the wrong path).
@@ -142,7 +144,8 @@ struct Env {
   std::shared_ptr<api::RequestHook> hook;
 
   std::string valid, revoked, bad_checksum;
-  std::vector<std::string> thread_keys;  // (e) OwnKey: one valid key per thread
+  std::vector<std::string> thread_keys;      // (e) OwnKey: one valid key per thread, distinct shards
+  std::vector<std::string> same_shard_keys;  // (e) SameShard: one per thread, all in one shard
   // Keys that exist in the database only (bulk-inserted): for misses and flushes.
   std::vector<std::string> bulk_keys;
   std::vector<std::string> bulk_hex;  // to_hex(SHA-256) of each, for the bare lookup
@@ -461,6 +464,31 @@ void BM_Hook_Valid_Threads_SameKey(benchmark::State& state) {
 }
 BENCHMARK(BM_Hook_Valid_Threads_SameKey)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
+void BM_Hook_Valid_Threads_SameKey_RequestOnly(benchmark::State& state) {  // no usage counting
+  BenchRequest r(g_env->valid);
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Hook_Valid_Threads_SameKey_RequestOnly)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+
+// One key per thread, all four keys in the same cache shard (they share its reader lock only).
+void BM_Hook_Valid_Threads_SameShard(benchmark::State& state) {
+  BenchRequest r(g_env->same_shard_keys.at(static_cast<std::size_t>(state.thread_index())));
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    g_env->hook->on_api_response(d.token, 200);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Hook_Valid_Threads_SameShard)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+
+// One key per thread, each in a different cache shard.
 void BM_Hook_Valid_Threads_OwnKey(benchmark::State& state) {
   BenchRequest r(g_env->thread_keys.at(static_cast<std::size_t>(state.thread_index())));
   for (auto _ : state) {
@@ -492,9 +520,29 @@ void build_env(std::size_t bulk) {
   create_key(ctx, g_env->valid, "bench valid");
   g_env->revoked = api::generate_key(rng);
   const auto rec = create_key(ctx, g_env->revoked, "bench revoked");
-  for (int t = 0; t < 4; ++t) {
-    g_env->thread_keys.push_back(api::generate_key(rng));
-    create_key(ctx, g_env->thread_keys.back(), "bench thread " + std::to_string(t));
+  // The cache's shard of a digest, as KeyCache::shard_of computes it (private there).
+  auto shard = [](const std::string& k) {
+    return (api::DigestHash{}(api::digest_of(k)) >> 60) % api::KeyCache::kShards;
+  };
+  std::vector<bool> used(api::KeyCache::kShards, false);
+  used[shard(g_env->valid)] = true;
+  while (g_env->thread_keys.size() < 4) {
+    std::string k = api::generate_key(rng);
+    if (used[shard(k)]) continue;
+    used[shard(k)] = true;
+    create_key(ctx, k, "bench thread " + std::to_string(g_env->thread_keys.size()));
+    g_env->thread_keys.push_back(std::move(k));
+  }
+  for (std::size_t target = 0; g_env->same_shard_keys.size() < 4;) {
+    std::string k = api::generate_key(rng);
+    if (g_env->same_shard_keys.empty()) {
+      if (used[shard(k)]) continue;
+      target = shard(k);
+    } else if (shard(k) != target) {
+      continue;
+    }
+    create_key(ctx, k, "bench shard " + std::to_string(g_env->same_shard_keys.size()));
+    g_env->same_shard_keys.push_back(std::move(k));
   }
   // Bad checksum: a valid key with one body character changed (grammar still holds).
   std::string bad = g_env->valid;
@@ -506,6 +554,7 @@ void build_env(std::size_t bulk) {
 
   // Warm the shared hook: every key it will see, loaded once.
   for (const auto& k : g_env->thread_keys) expect(decide(*g_env->hook, BenchRequest(k)).allowed, "thread key");
+  for (const auto& k : g_env->same_shard_keys) expect(decide(*g_env->hook, BenchRequest(k)).allowed, "shard key");
   expect(decide(*g_env->hook, BenchRequest(g_env->valid)).allowed, "valid");
   expect(decide(*g_env->hook, BenchRequest(g_env->revoked)).allowed, "revoked key before revoke");
   // Revoke as the admin route does: commit, then tell the cache.
@@ -544,13 +593,13 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     build_env(bulk);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-    std::fprintf(stderr, "hook_bench: SQLite file (WAL) with %zu keys ready in %lld ms: %s\n", bulk + 6,
+    std::fprintf(stderr, "hook_bench: SQLite file (WAL) with %zu keys ready in %lld ms: %s\n", bulk + 10,
                  static_cast<long long>(ms.count()), env.file.c_str());
   } catch (const std::exception& e) {
     remove_db();
     die(std::string("setup failed: ") + e.what());
   }
-  benchmark::AddCustomContext("sqlite_keys", std::to_string(bulk + 6));
+  benchmark::AddCustomContext("sqlite_keys", std::to_string(bulk + 10));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   remove_db();

@@ -13,7 +13,9 @@
 #
 # Options (environment): MDP_BENCH_OUT (folder for the JSON and logs, default a temp dir, kept),
 # MDP_BENCH_SKIP_WRK=1, MDP_BENCH_SKIP_MICRO=1, MDP_WRK_ARGS (default "-t2 -c32 -d10s"),
-# MDP_BENCH_KEYS (keys in the SQLite file, default 100000). Extra arguments go to hook_bench
+# MDP_BENCH_KEYS (keys in the SQLite file, default 100000), MDP_BENCH_RT=1 (hook_bench under
+# chrt -r 10), MDP_BENCH_PERF=1 (one more wrk run under perf: the hook's share of the devhost's
+# CPU). Extra arguments go to hook_bench
 # (e.g. --benchmark_filter=Hook).
 #
 # The API key created for the wrk runs is never printed: it lives in a shell variable and in the
@@ -41,7 +43,11 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ "${MDP_BENCH_SKIP_MICRO:-0}" != 1 ]]; then
   echo "== hook_bench (Google Benchmark; Debian's libbenchmark is a DEBUG build of the library," \
        "which only affects the harness, not the code measured)"
-  "$BUILD_DIR/bin/hook_bench" --benchmark_repetitions=3 --benchmark_display_aggregates_only=true \
+  RT=()
+  # MDP_BENCH_RT=1 (root): run hook_bench with round-robin real-time priority, so that on a machine
+  # where other work keeps both cores busy the threads of (e) really run in parallel.
+  [[ "${MDP_BENCH_RT:-0}" == 1 ]] && RT=(chrt -r 10)
+  "${RT[@]}" "$BUILD_DIR/bin/hook_bench" --benchmark_repetitions=3 --benchmark_display_aggregates_only=true \
     --benchmark_out="$OUT/hook_bench.json" --benchmark_out_format=json "$@"
   echo "load after hook_bench: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
@@ -63,7 +69,7 @@ taskset -c 0 "$BUILD_DIR/bin/mdp-devhost" --listen 127.0.0.1:0 --database "sqlit
 DEVHOST_PID=$!
 PORT=""
 for _ in $(seq 1 300); do
-  PORT="$(sed -n 's|^mdp-devhost listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/devhost.out")"
+  PORT="$(sed -n 's|^mdp-devhost listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/devhost.out" 2>/dev/null || true)"
   [[ -n "$PORT" ]] && break
   kill -0 "$DEVHOST_PID" 2>/dev/null || { echo "mdp-devhost exited; see $OUT/devhost.log" >&2; exit 1; }
   sleep 0.1
@@ -119,6 +125,20 @@ for run in 1 2; do
     if [[ "$path" == /api/v1/ping ]]; then HOOK+=("$rps"); HOOK_CPU+=("$cpu_us"); else NOHOOK+=("$rps"); NOHOOK_CPU+=("$cpu_us"); fi
   done
 done
+if [[ "${MDP_BENCH_PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
+  # Where the devhost's CPU goes on /api/v1/ping: cpu-clock samples with DWARF call graphs during
+  # one more wrk run (not counted above), then the share of samples inside the hook's two calls.
+  perf record -q -e cpu-clock -F 1000 --call-graph dwarf,16384 -p "$DEVHOST_PID" -o "$WORK/perf.data" \
+    -- sleep 6 >/dev/null 2>&1 &
+  PERF_PID=$!
+  # shellcheck disable=SC2086
+  taskset -c 1 wrk -t2 -c32 -d6s -s "$WORK/auth.lua" "$BASE/api/v1/ping" >/dev/null
+  wait "$PERF_PID" || true
+  echo "perf (devhost, GET /api/v1/ping): share of CPU samples, inclusive of callees:"
+  perf report -i "$WORK/perf.data" --children --sort symbol -g none 2>/dev/null |
+    grep -E '(Impl::handle|Impl::public_api|Impl::serve_api|RequestHook::on_api_request|RequestHook::on_api_response|HasherPool::sha256|ApiRequestView::headers)( |$)' |
+    sed -E 's/^ *([0-9.]+%) +[0-9.]+% +\[\.\] +(.*[^ ]) +- +- *$/  \1  \2/' || true
+fi
 unset MDP_BENCH_KEY
 awk -v h="${HOOK[*]}" -v n="${NOHOOK[*]}" 'BEGIN {
   split(h, H, " "); split(n, N, " "); sh = 0; sn = 0
