@@ -84,16 +84,15 @@ CSRF="$(curl -sf -c "$WORK/cookies" -H 'Content-Type: application/json' \
   -d '{"label":"bench","scopes":["read"]}' -o "$WORK/key.json" -w '%{http_code}' \
   "$BASE/plugins/api-access/keys" >"$WORK/key.status")
 [[ "$(cat "$WORK/key.status")" == 201 ]] || { echo "key creation failed: HTTP $(cat "$WORK/key.status")" >&2; exit 1; }
-MDP_BENCH_KEY="$(jq -r .secret "$WORK/key.json")"
+BENCH_KEY="$(jq -r .secret "$WORK/key.json")"  # not exported: given to wrk alone, below
 rm -f "$WORK/key.json"
-export MDP_BENCH_KEY
 
 cat >"$WORK/auth.lua" <<'LUA'
 -- The same request headers for both endpoints; only the path differs.
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("MDP_BENCH_KEY")
 LUA
 for path in /api/v1/ping /demo/ping; do
-  code="$(curl -s -o /dev/null -w '%{http_code}' -H @- "$BASE$path" <<<"Authorization: Bearer $MDP_BENCH_KEY")"
+  code="$(curl -s -o /dev/null -w '%{http_code}' -H @- "$BASE$path" <<<"Authorization: Bearer $BENCH_KEY")"
   echo "check: GET $path -> HTTP $code"
   [[ "$code" == 200 ]] || { echo "GET $path did not answer 200" >&2; exit 1; }
 done
@@ -101,15 +100,15 @@ done
 WRK_ARGS="${MDP_WRK_ARGS:--t2 -c32 -d10s}"
 echo "wrk $WRK_ARGS, wrk on CPU 1, mdp-devhost (4 server threads) on CPU 0; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Warm-up, not reported.
-taskset -c 1 wrk -t2 -c32 -d2s -s "$WORK/auth.lua" "$BASE/api/v1/ping" >/dev/null
-taskset -c 1 wrk -t2 -c32 -d2s -s "$WORK/auth.lua" "$BASE/demo/ping" >/dev/null
+MDP_BENCH_KEY="$BENCH_KEY" taskset -c 1 wrk -t2 -c32 -d2s -s "$WORK/auth.lua" "$BASE/api/v1/ping" >/dev/null
+MDP_BENCH_KEY="$BENCH_KEY" taskset -c 1 wrk -t2 -c32 -d2s -s "$WORK/auth.lua" "$BASE/demo/ping" >/dev/null
 declare -a HOOK NOHOOK HOOK_CPU NOHOOK_CPU
 devhost_cpu_ticks() { awk '{print $14 + $15}' "/proc/$DEVHOST_PID/stat"; }
 for run in 1 2; do
   for path in /api/v1/ping /demo/ping; do
     cpu0="$(devhost_cpu_ticks)"
     # shellcheck disable=SC2086
-    taskset -c 1 wrk $WRK_ARGS -s "$WORK/auth.lua" "$BASE$path" >"$WORK/wrk.txt"
+    MDP_BENCH_KEY="$BENCH_KEY" taskset -c 1 wrk $WRK_ARGS -s "$WORK/auth.lua" "$BASE$path" >"$WORK/wrk.txt"
     cpu1="$(devhost_cpu_ticks)"
     rps="$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.txt")"
     total="$(awk '/ requests in / {print $1}' "$WORK/wrk.txt")"
@@ -132,14 +131,14 @@ if [[ "${MDP_BENCH_PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
     -- sleep 6 >/dev/null 2>&1 &
   PERF_PID=$!
   # shellcheck disable=SC2086
-  taskset -c 1 wrk -t2 -c32 -d6s -s "$WORK/auth.lua" "$BASE/api/v1/ping" >/dev/null
+  MDP_BENCH_KEY="$BENCH_KEY" taskset -c 1 wrk -t2 -c32 -d6s -s "$WORK/auth.lua" "$BASE/api/v1/ping" >/dev/null
   wait "$PERF_PID" || true
   echo "perf (devhost, GET /api/v1/ping): share of CPU samples, inclusive of callees:"
   perf report -i "$WORK/perf.data" --children --sort symbol -g none 2>/dev/null |
     grep -E '(Impl::handle|Impl::public_api|Impl::serve_api|RequestHook::on_api_request|RequestHook::on_api_response|HasherPool::sha256|ApiRequestView::headers)( |$)' |
     sed -E 's/^ *([0-9.]+%) +[0-9.]+% +\[\.\] +(.*[^ ]) +- +- *$/  \1  \2/' || true
 fi
-unset MDP_BENCH_KEY
+unset BENCH_KEY
 awk -v h="${HOOK[*]}" -v n="${NOHOOK[*]}" 'BEGIN {
   split(h, H, " "); split(n, N, " "); sh = 0; sn = 0
   for (i in H) sh += H[i]; for (i in N) sn += N[i]
