@@ -5,8 +5,9 @@
 #   MDP_BENCH_BUILD_DIR=build/h4 scripts/bench.sh   use an already configured build tree instead
 #
 # 1. bench/hook_bench (Google Benchmark): the floor, the hook deciding, the cache miss beside a
-#    bare SQLite lookup, the usage flush, the hook under threads. Each benchmark 3 repetitions;
-#    the console shows mean/median/stddev/cv, every repetition goes to $OUT/hook_bench.json.
+#    bare SQLite lookup, the usage flush, the hook under threads. Each benchmark 5 repetitions,
+#    randomly interleaved; the console shows mean/median/stddev/cv, every repetition goes to
+#    $OUT/hook_bench.json.
 # 2. wrk through the devhost: GET /api/v1/ping (through the hook, scope read) versus GET /demo/ping
 #    (the same body, no hook), the same wrk script (same headers) for both, alternating, twice
 #    each. The devhost is pinned to CPU 0 and wrk to CPU 1 (the machine has 2).
@@ -47,7 +48,10 @@ if [[ "${MDP_BENCH_SKIP_MICRO:-0}" != 1 ]]; then
   # MDP_BENCH_RT=1 (root): run hook_bench with round-robin real-time priority, so that on a machine
   # where other work keeps both cores busy the threads of (e) really run in parallel.
   [[ "${MDP_BENCH_RT:-0}" == 1 ]] && RT=(chrt -r 10)
-  "${RT[@]}" "$BUILD_DIR/bin/hook_bench" --benchmark_repetitions=3 --benchmark_display_aggregates_only=true \
+  # 5 repetitions of 0.2 s each, randomly interleaved across benchmarks, so that a change in the
+  # machine's load during the run spreads over all figures instead of skewing one ratio.
+  "${RT[@]}" "$BUILD_DIR/bin/hook_bench" --benchmark_repetitions=5 --benchmark_min_time=0.2 \
+    --benchmark_enable_random_interleaving=true --benchmark_display_aggregates_only=true \
     --benchmark_out="$OUT/hook_bench.json" --benchmark_out_format=json "$@"
   echo "load after hook_bench: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
