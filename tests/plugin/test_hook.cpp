@@ -230,7 +230,9 @@ TEST_P(HookTest, ARevocationInAnotherProcessArrivesThroughTheChangeFeed) {
   req.user = admin_a();
   req.params = {{"id", std::to_string(id)}};
   for (auto& r : other_routes)
-    if (r.pattern == "keys/{id}/revoke") EXPECT_EQ(r.handler(req).status, 200);
+    if (r.pattern == "keys/{id}/revoke") {
+      EXPECT_EQ(r.handler(req).status, 200);
+    }
   other->on_stop();
   // This process learns it at its next background tick (about a second).
   plugin_->background_tick();
@@ -275,7 +277,8 @@ TEST_P(HookTest, LogLinesNameKeysByPreviewOnly) {
 TEST_P(HookTest, ArbitraryInputNeverCrashesOrLetsAnythingIn) {
   auto [id, secret] = create_key();
   std::mt19937_64 rng(12345);  // fixed seed: a failure reproduces
-  const std::string alphabet = std::string("mdp_ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=+/%&;\0\t \r\n\xff\xe2\x80\xa6", 54) + secret;
+  static const char kChars[] = "mdp_ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=+/%&;\0\t \r\n\xff\xe2\x80\xa6";
+  const std::string alphabet = std::string(kChars, sizeof kChars - 1) + secret;
   auto random_text = [&](std::size_t max) {
     std::string out(rng() % max, '\0');
     for (auto& c : out) c = alphabet[rng() % alphabet.size()];
