@@ -262,6 +262,21 @@ TEST_P(HookTest, ConcurrentRequestsAreAllDecidedAndCounted) {
   EXPECT_EQ(usage.json.at("days").at(0).at("server_errors"), 200);
 }
 
+TEST_P(HookTest, ARevocationRacingAFirstUseIsNeverLost) {
+  // The first use of a key loads it into the cache while the admin revokes it: whatever the
+  // interleaving, once the revoke answered, the key is refused (auth/key_loader.hpp).
+  for (int i = 0; i < 20; ++i) {
+    auto [id, secret] = create_key("race " + std::to_string(i));
+    std::thread user([&, s = secret] {
+      for (int j = 0; j < 5; ++j) decide_key(s);
+    });
+    EXPECT_EQ(call("POST", "keys/" + std::to_string(id) + "/revoke").status, 200);
+    EXPECT_EQ(code_of(decide_key(secret)), "revoked_api_key");
+    user.join();
+    EXPECT_EQ(code_of(decide_key(secret)), "revoked_api_key");
+  }
+}
+
 TEST_P(HookTest, LogLinesNameKeysByPreviewOnly) {
   auto [id, secret] = create_key();
   decide_key(secret);
