@@ -64,8 +64,11 @@ TEST_P(UsageTest, MixedRequestsAreCountedExactly) {
   advance(std::chrono::seconds(90));
   decide_key(secret);
   auto keys = call("GET", "keys").json.at("keys").as_array();
-  for (const auto& k : keys)
-    if (k.at("id") == id) EXPECT_EQ(k.at("last_used_at"), "2026-11-26T09:31:30Z");
+  for (const auto& k : keys) {
+    if (k.at("id") == id) {
+      EXPECT_EQ(k.at("last_used_at"), "2026-11-26T09:31:30Z");
+    }
+  }
 }
 
 TEST_P(UsageTest, DaysLandOnTheRightDateWhenTheClockJumps) {

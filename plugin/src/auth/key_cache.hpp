@@ -1,9 +1,13 @@
 // The request hook's cache of keys it has seen, keyed by SHA-256 digest.
 //
-// Sharded: 16 shards, each an unordered_map with its own std::shared_mutex, the shard and the
-// bucket both taken from the digest's first 8 bytes (SHA-256 output is uniform), so readers on
-// different threads never share a lock word in the common case and there is no global lock on
-// the hot path. Entries are never freed while the cache lives: a pointer to one is the opaque
+// Sharded, and lock-free for readers: 16 shards picked by the digest's top bits, each an
+// open-addressing table of atomic entry pointers probed from the digest's low bits (SHA-256
+// output is uniform). A lookup is a few acquire loads and one 32-byte comparison: no lock, no
+// shared counter written, so threads deciding requests for the same key do not bounce a cache
+// line between cores (a std::shared_mutex's reader count would). Inserts (cache misses, rare)
+// take the shard's mutex; a full table is replaced by one twice its size, published atomically,
+// and the old one is kept (a reader may still be probing it), so memory stays under twice the
+// live tables. Entries are never freed while the cache lives: a pointer to one is the opaque
 // token the host hands back in on_api_response, and the usage flusher walks them all. Only keys
 // that exist in the database are inserted, so the cache is bounded by the key table.
 //
@@ -20,7 +24,6 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -74,14 +77,30 @@ class KeyCache {
   std::size_t size() const;
 
  private:
-  struct alignas(64) Shard {
-    mutable std::shared_mutex mutex;
-    std::unordered_map<Digest, CacheEntry*, DigestHash> map;
+  struct Table {
+    explicit Table(std::size_t capacity)
+        : mask(capacity - 1), slots(new std::atomic<CacheEntry*>[capacity]) {
+      for (std::size_t i = 0; i < capacity; ++i) slots[i].store(nullptr, std::memory_order_relaxed);
+    }
+    const std::size_t mask;  // capacity - 1; capacity is a power of two
+    std::unique_ptr<std::atomic<CacheEntry*>[]> slots;
   };
+  struct alignas(64) Shard {
+    std::atomic<Table*> table{nullptr};
+    std::mutex write_mutex;  // inserts and growth
+    std::size_t count = 0;   // under write_mutex
+    std::vector<std::unique_ptr<Table>> generations;  // every table ever published
+  };
+  static constexpr std::size_t kInitialCapacity = 64;
   static std::size_t shard_of(const Digest& d) noexcept {
-    return (DigestHash{}(d) >> 60) % kShards;  // high bits: the map buckets use the low ones
+    return (DigestHash{}(d) >> 60) % kShards;  // top bits: the table index uses the low ones
   }
+  static CacheEntry* probe(const Table& t, const Digest& d) noexcept;
 
+ public:
+  KeyCache();
+
+ private:
   std::array<Shard, kShards> shards_;
   mutable std::mutex registry_mutex_;  // owns entries; not on the hot path
   std::deque<std::unique_ptr<CacheEntry>> owned_;
