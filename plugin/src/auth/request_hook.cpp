@@ -20,12 +20,14 @@ constexpr std::size_t kMaxHeaderLines = 4;
 // Longest query string inspected; the host bounds the request line anyway.
 constexpr std::size_t kMaxQueryScan = 16 * 1024;
 
+// ASCII case folding: header names and auth schemes are ASCII, and std::tolower is a
+// locale-aware call into libc on every character of the hot path.
+constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
 }
 
@@ -53,7 +55,7 @@ std::size_t decode_lower(std::string_view s, char* out, std::size_t max) noexcep
     } else if (c == '+') {
       c = ' ';
     }
-    out[n++] = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out[n++] = ascii_lower(c);
   }
   return n;
 }

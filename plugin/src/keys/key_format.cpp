@@ -11,7 +11,11 @@
 namespace mdp::api_access {
 
 namespace {
-inline bool is_base32(char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'); }
+// RFC 4648 base32 alphabet (A-Z, 2-7), as unsigned range tests without branches.
+inline unsigned is_base32(unsigned char c) noexcept {
+  return static_cast<unsigned>(static_cast<unsigned char>(c - 'A') < 26) |
+         static_cast<unsigned>(static_cast<unsigned char>(c - '2') < 6);
+}
 // 36 bytes encode to 58 characters plus six '=' of padding, which Botan's decoder wants back.
 constexpr std::size_t kPadding = 6;
 }  // namespace
@@ -35,8 +39,12 @@ std::string generate_key(Botan::RandomNumberGenerator& rng) {
 
 bool matches_grammar(std::string_view key) noexcept {
   if (key.size() != kKeyLength || key.substr(0, kKeyPrefix.size()) != kKeyPrefix) return false;
-  for (std::size_t i = kKeyPrefix.size(); i < key.size(); ++i)
-    if (!is_base32(key[i])) return false;
+  // Branch-free over the fixed-length body so the compiler vectorises it: this runs on every
+  // API request (bench/hook_bench.cpp measured ~70 ns with an early exit, ~13 ns without).
+  const auto* body = reinterpret_cast<const unsigned char*>(key.data()) + kKeyPrefix.size();
+  unsigned all_base32 = 1;
+  for (std::size_t i = 0; i < kKeyBodyChars; ++i) all_base32 &= is_base32(body[i]);
+  if (!all_base32) return false;
   // 58 characters carry 290 bits for 288: the last character's low 2 bits must be zero, so
   // exactly one text maps to each 36 bytes (no two spellings of one key).
   const char last = key.back();
