@@ -12,8 +12,10 @@
 #    (the same body, no hook), the same wrk script (same headers) for both, alternating, twice
 #    each. The devhost is pinned to CPU 0 and wrk to CPU 1 (the machine has 2).
 #
+# 3. bench/instructions.sh: the same two endpoints under callgrind, instructions per request.
+#
 # Options (environment): MDP_BENCH_OUT (folder for the JSON and logs, default a temp dir, kept),
-# MDP_BENCH_SKIP_WRK=1, MDP_BENCH_SKIP_MICRO=1, MDP_WRK_ARGS (default "-t2 -c32 -d10s"),
+# MDP_BENCH_SKIP_WRK=1, MDP_BENCH_SKIP_MICRO=1, MDP_BENCH_SKIP_INSTR=1, MDP_WRK_ARGS (default "-t2 -c32 -d10s"),
 # MDP_BENCH_KEYS (keys in the SQLite file, default 100000), MDP_BENCH_RT=1 (hook_bench under
 # chrt -r 10), MDP_BENCH_PERF=1 (one more wrk run under perf: the hook's share of the devhost's
 # CPU). Extra arguments go to hook_bench
@@ -156,3 +158,10 @@ awk -v h="${HOOK_CPU[*]}" -v n="${NOHOOK_CPU[*]}" 'BEGIN {
   printf "mean devhost CPU per request: with hook %.1f us, without %.1f us (/api/v1/ping costs %.1f%% more CPU per request)\n",
          mh, mn, 100 * (mh / mn - 1) }'
 echo "raw wrk output and logs: $OUT"
+
+# 3. The same comparison in instructions (callgrind): repeatable, unlike requests per second on a
+#    shared 2-core VM. MDP_BENCH_SKIP_INSTR=1 skips it.
+if [[ "${MDP_BENCH_SKIP_INSTR:-0}" != 1 ]]; then
+  echo "== instructions per request: /api/v1/ping (hook) vs /demo/ping (no hook)"
+  bench/instructions.sh "$BUILD_DIR" 3000
+fi

@@ -25,11 +25,13 @@ using namespace std::chrono_literals;
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
+// Header names are ASCII (RFC 9110); plain ASCII folding avoids a locale-aware libc call per
+// character on every API request (the hook asks for two headers each time).
 bool iequals(std::string_view a, std::string_view b) noexcept {
+  constexpr auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (lower(a[i]) != lower(b[i])) return false;
   return true;
 }
 
