@@ -20,6 +20,11 @@
 #include "services/clocks.hpp"
 #include "services/soci_database.hpp"
 
+namespace mdp::host {
+// Names the dialect in test listings ("GetParam() = sqlite") instead of a byte dump. Found by ADL.
+inline void PrintTo(Dialect d, std::ostream* os) { *os << (d == Dialect::sqlite ? "sqlite" : "postgresql"); }
+}  // namespace mdp::host
+
 namespace mdp::api_access::test {
 
 class RecordingLog final : public host::Log {
