@@ -469,53 +469,39 @@ void BM_Flush(benchmark::State& state) {
 BENCHMARK(BM_Flush)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 // ---------------------------------------------------------------------------------------------
-// (e) Several threads sharing the hook of (b), request + response per iteration.
-void BM_Hook_Valid_Threads_SameKey(benchmark::State& state) {
-  BenchRequest r(g_env->valid);
+// (e) Several threads sharing the hook of (b): each iteration decides `key` and, unless
+// `count_usage` is false, reports the response as the host would.
+void decide_in_threads(benchmark::State& state, const std::string& key, bool count_usage) {
+  BenchRequest r(key);
   for (auto _ : state) {
     host::ApiDecision d;
     g_env->hook->on_api_request(r, d);
-    g_env->hook->on_api_response(d.token, 200);
+    if (count_usage) g_env->hook->on_api_response(d.token, 200);
     benchmark::DoNotOptimize(d.allowed);
   }
   state.SetItemsProcessed(state.iterations());
 }
+std::size_t thread_slot(const benchmark::State& state) { return static_cast<std::size_t>(state.thread_index()); }
+
+// Every thread the same key.
+void BM_Hook_Valid_Threads_SameKey(benchmark::State& state) { decide_in_threads(state, g_env->valid, true); }
 BENCHMARK(BM_Hook_Valid_Threads_SameKey)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
-void BM_Hook_Valid_Threads_SameKey_RequestOnly(benchmark::State& state) {  // no usage counting
-  BenchRequest r(g_env->valid);
-  for (auto _ : state) {
-    host::ApiDecision d;
-    g_env->hook->on_api_request(r, d);
-    benchmark::DoNotOptimize(d.allowed);
-  }
-  state.SetItemsProcessed(state.iterations());
+// Same key, no usage counting: what the shared counters cost.
+void BM_Hook_Valid_Threads_SameKey_RequestOnly(benchmark::State& state) {
+  decide_in_threads(state, g_env->valid, false);
 }
 BENCHMARK(BM_Hook_Valid_Threads_SameKey_RequestOnly)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
-// One key per thread, all four keys in the same cache shard (they share its reader lock only).
+// One key per thread, all four keys in the same cache shard (they share its table, no lock).
 void BM_Hook_Valid_Threads_SameShard(benchmark::State& state) {
-  BenchRequest r(g_env->same_shard_keys.at(static_cast<std::size_t>(state.thread_index())));
-  for (auto _ : state) {
-    host::ApiDecision d;
-    g_env->hook->on_api_request(r, d);
-    g_env->hook->on_api_response(d.token, 200);
-    benchmark::DoNotOptimize(d.allowed);
-  }
-  state.SetItemsProcessed(state.iterations());
+  decide_in_threads(state, g_env->same_shard_keys.at(thread_slot(state)), true);
 }
 BENCHMARK(BM_Hook_Valid_Threads_SameShard)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
 // One key per thread, each in a different cache shard.
 void BM_Hook_Valid_Threads_OwnKey(benchmark::State& state) {
-  BenchRequest r(g_env->thread_keys.at(static_cast<std::size_t>(state.thread_index())));
-  for (auto _ : state) {
-    host::ApiDecision d;
-    g_env->hook->on_api_request(r, d);
-    g_env->hook->on_api_response(d.token, 200);
-    benchmark::DoNotOptimize(d.allowed);
-  }
-  state.SetItemsProcessed(state.iterations());
+  decide_in_threads(state, g_env->thread_keys.at(thread_slot(state)), true);
 }
 BENCHMARK(BM_Hook_Valid_Threads_OwnKey)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 

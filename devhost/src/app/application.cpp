@@ -57,6 +57,13 @@ HttpResponse json_error(int status, std::string_view code, std::string_view mess
   return HttpResponse{status, "application/json", json::serialize(json::object{{"error", err}}), {}};
 }
 
+// A hook refused without writing a body (it could not allocate one): still a clear JSON error.
+HttpResponse refusal_without_body(int status) {
+  if (status == 401) return json_error(401, "unauthorized", "The API key was not accepted.");
+  if (status >= 500) return json_error(status, "service_unavailable", "The API could not check the request; try again shortly.");
+  return json_error(status, "forbidden", "The API refused this request.");
+}
+
 namespace {
 
 HttpResponse json_response(int status, const json::value& v) {
@@ -523,7 +530,7 @@ struct Application::Impl {
         } else {
           int status = d.status >= 400 && d.status <= 599 ? d.status : 403;
           response = HttpResponse{status, "application/json",
-                                  d.body.empty() ? json_error(status, "forbidden", "Refused.").body : d.body,
+                                  d.body.empty() ? refusal_without_body(status).body : d.body,
                                   {}};
           if (!d.www_authenticate.empty()) response.headers.emplace_back("WWW-Authenticate", d.www_authenticate);
         }

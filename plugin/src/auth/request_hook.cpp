@@ -199,9 +199,8 @@ void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision&
     d.clinic_id = e->clinic_id;
   } catch (...) {
     // Only allocation can throw above; refuse rather than let anything cross into the host.
-    d.allowed = false;
-    d.clinic_id = 0;
-    d.status = 503;
+    // refuse() swallows a second allocation failure, so the host then writes its own JSON.
+    refuse(d, 503, unavailable_);
   }
 }
 
