@@ -52,6 +52,7 @@
 #include "migrations/migrator.hpp"
 #include "plugin_context.hpp"
 #include "services/clocks.hpp"
+#include "services/host_services.hpp"
 #include "services/soci_database.hpp"
 
 namespace api = mdp::api_access;
@@ -75,16 +76,20 @@ class QuietLog final : public host::Log {
 };
 class NoDirectory final : public host::Directory {
  public:
-  std::optional<host::User> user(host::UserId) const noexcept override { return std::nullopt; }
-  std::optional<host::Clinic> clinic(host::ClinicId) const noexcept override { return std::nullopt; }
+  host::Lookup<host::User> user(host::UserId) const noexcept override { return host::Lookup<host::User>::not_found(); }
+  host::Lookup<host::Clinic> clinic(host::ClinicId) const noexcept override { return host::Lookup<host::Clinic>::not_found(); }
 };
 // API access on for every clinic (the plugin caches the answer per clinic anyway).
 class AllEnabled final : public host::Subscriptions {
  public:
-  std::optional<std::string> tier(host::ClinicId) const noexcept override { return "enterprise"; }
-  std::vector<std::string> addons(host::ClinicId) const noexcept override { return {}; }
-  host::FeatureState feature(host::ClinicId, std::string_view) const noexcept override {
-    return {true, host::FeatureSource::tier};
+  host::Lookup<std::string> tier(host::ClinicId) const noexcept override {
+    return host::Lookup<std::string>::found("enterprise");
+  }
+  host::Lookup<std::vector<std::string>> addons(host::ClinicId) const noexcept override {
+    return host::Lookup<std::vector<std::string>>::found({});
+  }
+  host::Lookup<host::FeatureState> feature(host::ClinicId, std::string_view) const noexcept override {
+    return host::Lookup<host::FeatureState>::found({true, host::FeatureSource::tier});
   }
 };
 
@@ -101,6 +106,8 @@ class BenchHost final : public host::HostServices {
   const host::Directory& directory() const noexcept override { return dir_; }
   const host::Subscriptions& subscriptions() const noexcept override { return subs_; }
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
+  const host::Settings& settings() const noexcept override { return settings_; }
+  devhost::PluginSettings settings_;
 
   devhost::SociDatabase db;
   devhost::ManualClock clock_;
@@ -130,6 +137,7 @@ class BenchRequest final : public host::ApiRequest {
     return 1;
   }
   std::string_view required_scope() const noexcept override { return "read"; }
+  std::string_view client_address() const noexcept override { return "192.0.2.10"; }
 
  private:
   std::string auth_;

@@ -30,7 +30,7 @@ using namespace mdp::devhost;
 
 constexpr const char* kUsage =
     "usage: mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...] "
-    "[--plugins DIR] [--test-clock]";
+    "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock]";
 
 struct Options {
   std::string address = "127.0.0.1";
@@ -38,6 +38,7 @@ struct Options {
   std::string database;  // empty: ./data/devhost.db
   std::string plugins_dir;
   bool test_clock = false;
+  std::vector<std::pair<std::string, std::string>> plugin_settings;  // "<plugin>.<name>", value
 };
 
 [[noreturn]] void die(const std::string& line, int code = 1) {
@@ -67,6 +68,13 @@ Options parse_args(int argc, char** argv) {
       o.database = value("--database");
     } else if (arg == "--plugins") {
       o.plugins_dir = value("--plugins");
+    } else if (arg == "--plugin-setting") {
+      std::string v = value("--plugin-setting");
+      const auto eq = v.find('=');
+      const auto dot = v.find('.');
+      if (eq == std::string::npos || dot == std::string::npos || dot == 0 || dot + 1 >= eq)
+        die("--plugin-setting must be PLUGIN.NAME=VALUE, got \"" + v + "\"", 2);
+      o.plugin_settings.emplace_back(v.substr(0, eq), v.substr(eq + 1));
     } else if (arg == "--test-clock") {
       o.test_clock = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -117,7 +125,8 @@ int main(int argc, char** argv) {
   RolePermissions permissions;
   DbDirectory directory(*db);
   DbSubscriptions subscriptions(*db, features);
-  SharedServices shared{*db, clock, directory, subscriptions, features, permissions};
+  SharedServices shared{*db, clock, directory, subscriptions, features, permissions,
+                        opt.plugin_settings};
   StderrLog log("devhost");
 
   std::vector<std::shared_ptr<LoadedPlugin>> plugins;

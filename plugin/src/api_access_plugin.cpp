@@ -10,8 +10,13 @@
 
 namespace mdp::api_access {
 
-bool PluginContext::api_access_enabled(host::ClinicId clinic) const noexcept {
-  return host.subscriptions().feature(clinic, kFeatureId).enabled;
+bool PluginContext::api_access_enabled(host::ClinicId clinic) const {
+  switch (ask_plan(host.subscriptions(), clinic)) {
+    case PlanVerdict::enabled: return true;
+    case PlanVerdict::disabled: return false;
+    case PlanVerdict::unavailable: break;
+  }
+  throw DatabaseUnavailable();
 }
 
 ApiAccessPlugin::ApiAccessPlugin() = default;

@@ -18,6 +18,7 @@
 #include "mdp/host/services.hpp"
 #include "usage/usage_flusher.hpp"
 #include "usage/usage_store.hpp"
+#include "util/db.hpp"
 
 namespace mdp::api_access {
 
@@ -42,7 +43,8 @@ struct PluginContext {
   // Stored timestamps are whole seconds, so JSON shows "2026-11-26T09:30:00Z" (no fraction)
   // and a time read back equals the time shown.
   Micros now_seconds() const noexcept { return floor_seconds(now()); }
-  bool api_access_enabled(host::ClinicId clinic) const noexcept;
+  // Asks the host (uncached). Throws DatabaseUnavailable when the host could not tell.
+  bool api_access_enabled(host::ClinicId clinic) const;
   // Writes pending usage now; false if the write failed (figures then lag by the pending part).
   bool flush_usage() noexcept { return flusher.flush(); }
   // The cache's view of a key the routes just changed (revoke, rotate with grace).

@@ -69,9 +69,11 @@ TEST(Loader, LoadsUsesAndReallyUnloadsTheApiAccessPlugin) {
   EXPECT_EQ(h.features.find("api_access")->label, "API access");
   // Used: the host asks it about a plan change and the feature answers per clinic.
   loaded->plugin()->on_subscription_changed(1);
-  EXPECT_TRUE(h.subscriptions.feature(1, "api_access").enabled);    // enterprise
-  EXPECT_FALSE(h.subscriptions.feature(2, "api_access").enabled);   // professional, no addon
-  EXPECT_EQ(h.subscriptions.feature(3, "api_access").source, host::FeatureSource::addon);
+  EXPECT_TRUE(h.subscriptions.feature(1, "api_access").value.enabled);    // enterprise
+  EXPECT_FALSE(h.subscriptions.feature(2, "api_access").value.enabled);   // professional, no addon
+  EXPECT_EQ(h.subscriptions.feature(2, "api_access").status, host::LookupStatus::found);
+  EXPECT_EQ(h.subscriptions.feature(3, "api_access").value.source, host::FeatureSource::addon);
+  EXPECT_EQ(h.subscriptions.feature(999, "api_access").status, host::LookupStatus::not_found);
   EXPECT_TRUE(h.permissions.allows("admin", "api_keys.manage"));
   EXPECT_FALSE(h.permissions.allows("staff", "api_keys.manage"));
 
@@ -192,8 +194,8 @@ std::vector<ManifestCase> manifest_cases() {
       {"missing_abi", "host_interface_abi", drop("host_interface_abi")},
       {"abi_no_minor", "host_interface_abi", set("host_interface_abi", "1")},
       {"abi_number", "host_interface_abi", set("host_interface_abi", 1.0)},
-      {"abi_other_major", "host_interface_abi", set("host_interface_abi", "2.0")},
-      {"abi_newer_minor", "host_interface_abi", set("host_interface_abi", "1.99")},
+      {"abi_other_major", "host_interface_abi", set("host_interface_abi", "1.0")},
+      {"abi_newer_minor", "host_interface_abi", set("host_interface_abi", "2.99")},
       {"missing_library", "library", drop("library")},
       {"library_with_path", "library", set("library", "/usr/lib/libc.so")},
       {"library_absent", "library", set("library", "libnothere.so")},

@@ -10,7 +10,7 @@
 #include "mdp/host/plugin.hpp"
 
 #ifndef TEST_ABI_MAJOR
-#define TEST_ABI_MAJOR 1
+#define TEST_ABI_MAJOR ::mdp::host::kAbiMajor
 #endif
 
 extern "C" BOOST_SYMBOL_EXPORT std::uint32_t mdp_plugin_abi() noexcept {

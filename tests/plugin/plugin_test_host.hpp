@@ -18,6 +18,7 @@
 #include "api_access_plugin.hpp"
 #include "mdp/host/plugin.hpp"
 #include "services/clocks.hpp"
+#include "services/host_services.hpp"
 #include "services/soci_database.hpp"
 
 namespace mdp::host {
@@ -53,13 +54,15 @@ class TestDirectory final : public host::Directory {
  public:
   std::map<host::UserId, host::User> users;
   std::map<host::ClinicId, host::Clinic> clinics;
-  std::optional<host::User> user(host::UserId id) const noexcept override {
+  host::Lookup<host::User> user(host::UserId id) const noexcept override {
     auto it = users.find(id);
-    return it == users.end() ? std::nullopt : std::optional(it->second);
+    return it == users.end() ? host::Lookup<host::User>::not_found()
+                             : host::Lookup<host::User>::found(it->second);
   }
-  std::optional<host::Clinic> clinic(host::ClinicId id) const noexcept override {
+  host::Lookup<host::Clinic> clinic(host::ClinicId id) const noexcept override {
     auto it = clinics.find(id);
-    return it == clinics.end() ? std::nullopt : std::optional(it->second);
+    return it == clinics.end() ? host::Lookup<host::Clinic>::not_found()
+                               : host::Lookup<host::Clinic>::found(it->second);
   }
 };
 
@@ -74,20 +77,32 @@ class TestSubscriptions final : public host::Subscriptions {
     std::lock_guard g(m_);
     return asked_;
   }
-  std::optional<std::string> tier(host::ClinicId) const noexcept override { return "enterprise"; }
-  std::vector<std::string> addons(host::ClinicId) const noexcept override { return {}; }
-  host::FeatureState feature(host::ClinicId c, std::string_view id) const noexcept override {
+  // While true, every lookup answers unavailable (the host's database is down).
+  void set_unavailable(bool down) {
+    std::lock_guard g(m_);
+    unavailable_ = down;
+  }
+  host::Lookup<std::string> tier(host::ClinicId) const noexcept override {
+    return host::Lookup<std::string>::found("enterprise");
+  }
+  host::Lookup<std::vector<std::string>> addons(host::ClinicId) const noexcept override {
+    return host::Lookup<std::vector<std::string>>::found({});
+  }
+  host::Lookup<host::FeatureState> feature(host::ClinicId c, std::string_view id) const noexcept override {
+    using L = host::Lookup<host::FeatureState>;
     std::lock_guard g(m_);
     ++asked_;
+    if (unavailable_) return L::unavailable();
     auto it = enabled_.find(c);
-    if (id != "api_access" || it == enabled_.end() || !it->second) return {};
-    return {true, host::FeatureSource::tier};
+    if (id != "api_access" || it == enabled_.end()) return L::not_found();
+    return it->second ? L::found({true, host::FeatureSource::tier}) : L::found({});
   }
 
  private:
   mutable std::mutex m_;
   std::map<host::ClinicId, bool> enabled_;
   mutable int asked_ = 0;
+  bool unavailable_ = false;
 };
 
 std::string dialect_name(host::Dialect d);
@@ -115,6 +130,7 @@ class TestHost final : public host::HostServices {
   const host::Directory& directory() const noexcept override { return dir; }
   const host::Subscriptions& subscriptions() const noexcept override { return subs; }
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
+  const host::Settings& settings() const noexcept override { return settings_; }
 
   host::Dialect dialect;
   std::filesystem::path sqlite_path;
@@ -124,6 +140,7 @@ class TestHost final : public host::HostServices {
   TestDirectory dir;
   TestSubscriptions subs;
   std::vector<host::ApiScope> scopes;
+  devhost::PluginSettings settings_;
 
   // Every row of every table, as text (for "no secret at rest" checks).
   std::string dump_database();
@@ -159,6 +176,8 @@ class FakeApiRequest final : public host::ApiRequest {
   std::size_t headers(std::string_view name, std::string_view* out,
                       std::size_t max) const noexcept override;
   std::string_view required_scope() const noexcept override { return scope_; }
+  std::string_view client_address() const noexcept override { return client_address_; }
+  std::string client_address_ = "192.0.2.10";
 };
 
 struct RouteResult {

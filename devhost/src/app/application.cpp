@@ -153,6 +153,7 @@ class ApiRequestView final : public host::ApiRequest {
     return r_.header_values(name, out, max);
   }
   std::string_view required_scope() const noexcept override { return scope_; }
+  std::string_view client_address() const noexcept override { return r_.peer_address; }
 
  private:
   const HttpRequest& r_;
@@ -210,8 +211,8 @@ struct Application::Impl {
     auto ws = sessions.find(id);
     if (!ws) return std::nullopt;
     auto user = s.directory.user(ws->user_id);
-    if (!user) return std::nullopt;
-    return Actor{std::string(id), *ws, *user};
+    if (!user.is_found()) return std::nullopt;
+    return Actor{std::string(id), *ws, user.value};
   }
 
   std::optional<std::string> clinic_name(host::ClinicId id) {
@@ -221,10 +222,10 @@ struct Application::Impl {
       if (it != clinic_names.end()) return it->second;
     }
     auto c = s.directory.clinic(id);
-    if (!c) return std::nullopt;
+    if (!c.is_found()) return std::nullopt;
     std::unique_lock lock(clinic_mutex);
-    clinic_names[id] = c->name;
-    return c->name;
+    clinic_names[id] = c.value.name;
+    return c.value.name;
   }
 
   json::object clinic_json(host::ClinicId id) {
@@ -351,7 +352,7 @@ struct Application::Impl {
   json::object features_json(host::ClinicId clinic) {
     json::array arr;
     for (const auto& spec : s.features.all()) {
-      host::FeatureState st = s.subscriptions.feature(clinic, spec.id);
+      host::FeatureState st = s.subscriptions.feature(clinic, spec.id).value;
       json::value source = nullptr;
       if (st.enabled) source = json::string(source_name(st.source));
       arr.push_back(json::object{{"id", spec.id}, {"label", spec.label}, {"enabled", st.enabled},
@@ -383,10 +384,10 @@ struct Application::Impl {
     if (path == "/settings/billing") {
       std::vector<render::BillingFeature> rows;
       for (const auto& spec : s.features.all()) {
-        host::FeatureState st = s.subscriptions.feature(a.user.clinic_id, spec.id);
+        host::FeatureState st = s.subscriptions.feature(a.user.clinic_id, spec.id).value;
         rows.push_back({spec.id, spec.label, st.enabled, source_name(st.source), spec.addon});
       }
-      auto tier = s.subscriptions.tier(a.user.clinic_id).value_or("");
+      auto tier = s.subscriptions.tier(a.user.clinic_id).value;
       auto vm = render::billing_view_model(clinic_name(a.user.clinic_id).value_or(""), tier, rows,
                                            s.permissions.allows(a.user.role, kBillingPermission));
       return html_response(200, render::render_settings_page(
@@ -533,6 +534,7 @@ struct Application::Impl {
                                   d.body.empty() ? refusal_without_body(status).body : d.body,
                                   {}};
           if (!d.www_authenticate.empty()) response.headers.emplace_back("WWW-Authenticate", d.www_authenticate);
+          if (d.retry_after > 0) response.headers.emplace_back("Retry-After", std::to_string(d.retry_after));
         }
         break;
       }

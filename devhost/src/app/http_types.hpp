@@ -19,6 +19,7 @@ struct HttpRequest {
   std::string_view target;  // origin-form: path?query, as received
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // arrival order
   std::string_view body;
+  std::string_view peer_address;  // the connection's remote IP address as text
 
   // First value of a header (case-insensitive name), or empty.
   std::string_view header(std::string_view name) const noexcept;

@@ -101,7 +101,7 @@ Manifest read_manifest(const std::filesystem::path& file) {
     if (!d->is_string()) c.fail("description", "must be a string, got " + Checker::shown(*d));
     m.description = std::string(d->get_string());
   }
-  std::string abi = c.string(o, "", "host_interface_abi", &abi_re, "\"MAJOR.MINOR\" (e.g. \"1.0\")");
+  std::string abi = c.string(o, "", "host_interface_abi", &abi_re, "\"MAJOR.MINOR\" (e.g. \"2.0\")");
   std::smatch am;
   std::regex_match(abi, am, abi_re);
   m.abi_major = static_cast<std::uint32_t>(std::stoul(am[1].str()));

@@ -44,7 +44,11 @@ struct HttpServer::Impl {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    const auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_address_ = remote.address().to_string();
+  }
 
   void start() {
     {
@@ -121,6 +125,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     view.headers.reserve(16);
     for (const auto& field : req) view.headers.emplace_back(field.name_string(), field.value());
     view.body = req.body();
+    view.peer_address = peer_address_;
     bool keep_alive = req.keep_alive();
     unsigned version = req.version();
     HttpResponse out = server_.app.handle(view);
@@ -178,6 +183,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   beast::tcp_stream stream_;
+  std::string peer_address_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl& server_;

@@ -11,6 +11,11 @@ namespace mdp::devhost {
 
 using namespace std::chrono_literals;
 
+namespace {
+// How long a lookup waits for a free, healthy session before answering unavailable.
+constexpr std::chrono::milliseconds kLookupWait = 2s;
+}  // namespace
+
 void FeatureRegistry::add(const host::FeatureSpec& spec) {
   std::unique_lock lock(mutex_);
   specs_.push_back(spec);
@@ -39,39 +44,43 @@ host::FeatureState evaluate_feature(const host::FeatureSpec& spec, const std::st
   return {false, host::FeatureSource::none};
 }
 
-std::optional<host::User> DbDirectory::user(host::UserId id) const noexcept {
+// Each lookup: not_found when the row is absent, unavailable when no session was free in time
+// or a statement failed (connection lost): never "absent" for a database that did not answer.
+host::Lookup<host::User> DbDirectory::user(host::UserId id) const noexcept {
+  using L = host::Lookup<host::User>;
   try {
-    host::SessionLease s(db_, 5s);
-    if (!s) return std::nullopt;
+    host::SessionLease s(db_, kLookupWait);
+    if (!s) return L::unavailable();
     host::User u;
     long long uid = 0, clinic = 0;
     soci::indicator ind = soci::i_null;
     *s << "SELECT id, clinic_id, name, email, role FROM host_users WHERE id = :id",
         soci::into(uid, ind), soci::into(clinic), soci::into(u.name), soci::into(u.email),
         soci::into(u.role), soci::use(static_cast<long long>(id));
-    if (!s->got_data() || ind != soci::i_ok) return std::nullopt;
+    if (!s->got_data() || ind != soci::i_ok) return L::not_found();
     u.id = uid;
     u.clinic_id = clinic;
-    return u;
+    return L::found(std::move(u));
   } catch (...) {
-    return std::nullopt;
+    return L::unavailable();
   }
 }
 
-std::optional<host::Clinic> DbDirectory::clinic(host::ClinicId id) const noexcept {
+host::Lookup<host::Clinic> DbDirectory::clinic(host::ClinicId id) const noexcept {
+  using L = host::Lookup<host::Clinic>;
   try {
-    host::SessionLease s(db_, 5s);
-    if (!s) return std::nullopt;
+    host::SessionLease s(db_, kLookupWait);
+    if (!s) return L::unavailable();
     host::Clinic c;
     long long cid = 0;
     soci::indicator ind = soci::i_null;
     *s << "SELECT id, name, time_zone FROM host_clinics WHERE id = :id", soci::into(cid, ind),
         soci::into(c.name), soci::into(c.time_zone), soci::use(static_cast<long long>(id));
-    if (!s->got_data() || ind != soci::i_ok) return std::nullopt;
+    if (!s->got_data() || ind != soci::i_ok) return L::not_found();
     c.id = cid;
-    return c;
+    return L::found(std::move(c));
   } catch (...) {
-    return std::nullopt;
+    return L::unavailable();
   }
 }
 
@@ -92,49 +101,56 @@ std::optional<std::pair<host::User, std::string>> DbDirectory::user_for_login(
   return std::make_pair(u, hash);
 }
 
-std::optional<std::string> DbSubscriptions::tier(host::ClinicId clinic) const noexcept {
+host::Lookup<std::string> DbSubscriptions::tier(host::ClinicId clinic) const noexcept {
+  using L = host::Lookup<std::string>;
   try {
-    host::SessionLease s(db_, 5s);
-    if (!s) return std::nullopt;
+    host::SessionLease s(db_, kLookupWait);
+    if (!s) return L::unavailable();
     std::string t;
     soci::indicator ind = soci::i_null;
     *s << "SELECT tier FROM host_clinics WHERE id = :id", soci::into(t, ind),
         soci::use(static_cast<long long>(clinic));
-    if (!s->got_data() || ind != soci::i_ok) return std::nullopt;
-    return t;
+    if (!s->got_data() || ind != soci::i_ok) return L::not_found();
+    return L::found(std::move(t));
   } catch (...) {
-    return std::nullopt;
+    return L::unavailable();
   }
 }
 
-std::vector<std::string> DbSubscriptions::addons(host::ClinicId clinic) const noexcept {
-  std::vector<std::string> out;
+host::Lookup<std::vector<std::string>> DbSubscriptions::addons(host::ClinicId clinic) const noexcept {
+  using L = host::Lookup<std::vector<std::string>>;
   try {
-    host::SessionLease s(db_, 5s);
-    if (!s) return out;
+    host::SessionLease s(db_, kLookupWait);
+    if (!s) return L::unavailable();
+    std::vector<std::string> out;
     std::string a;
-    long long cid = clinic;
+    long long cid = clinic, exists = 0;
+    *s << "SELECT COUNT(*) FROM host_clinics WHERE id = :c", soci::into(exists), soci::use(cid);
+    if (exists == 0) return L::not_found();
     soci::statement st = (s->prepare << "SELECT addon FROM host_clinic_addons WHERE clinic_id = :c"
                                         " ORDER BY addon",
                           soci::into(a), soci::use(cid));
     st.execute();
     while (st.fetch()) out.push_back(a);
+    return L::found(std::move(out));
   } catch (...) {
-    out.clear();
+    return L::unavailable();
   }
-  return out;
 }
 
-host::FeatureState DbSubscriptions::feature(host::ClinicId clinic,
-                                            std::string_view feature_id) const noexcept {
+host::Lookup<host::FeatureState> DbSubscriptions::feature(host::ClinicId clinic,
+                                                          std::string_view feature_id) const noexcept {
+  using L = host::Lookup<host::FeatureState>;
   try {
     auto spec = features_.find(feature_id);
-    if (!spec) return {};
+    if (!spec) return L::not_found();
     auto t = tier(clinic);
-    if (!t) return {};
-    return evaluate_feature(*spec, *t, addons(clinic));
+    if (!t.is_found()) return t.is_unavailable() ? L::unavailable() : L::not_found();
+    auto a = addons(clinic);
+    if (!a.is_found()) return a.is_unavailable() ? L::unavailable() : L::not_found();
+    return L::found(evaluate_feature(*spec, t.value, a.value));
   } catch (...) {
-    return {};
+    return L::unavailable();
   }
 }
 

@@ -37,8 +37,8 @@ host::FeatureState evaluate_feature(const host::FeatureSpec& spec, const std::st
 class DbDirectory final : public host::Directory {
  public:
   explicit DbDirectory(host::Database& db) : db_(db) {}
-  std::optional<host::User> user(host::UserId id) const noexcept override;
-  std::optional<host::Clinic> clinic(host::ClinicId id) const noexcept override;
+  host::Lookup<host::User> user(host::UserId id) const noexcept override;
+  host::Lookup<host::Clinic> clinic(host::ClinicId id) const noexcept override;
   // The user and their stored Argon2 hash, by e-mail (exact, lowercase).
   std::optional<std::pair<host::User, std::string>> user_for_login(const std::string& email) const;
 
@@ -50,9 +50,10 @@ class DbDirectory final : public host::Directory {
 class DbSubscriptions final : public host::Subscriptions {
  public:
   DbSubscriptions(host::Database& db, const FeatureRegistry& features) : db_(db), features_(features) {}
-  std::optional<std::string> tier(host::ClinicId clinic) const noexcept override;
-  std::vector<std::string> addons(host::ClinicId clinic) const noexcept override;
-  host::FeatureState feature(host::ClinicId clinic, std::string_view feature_id) const noexcept override;
+  host::Lookup<std::string> tier(host::ClinicId clinic) const noexcept override;
+  host::Lookup<std::vector<std::string>> addons(host::ClinicId clinic) const noexcept override;
+  host::Lookup<host::FeatureState> feature(host::ClinicId clinic,
+                                           std::string_view feature_id) const noexcept override;
   // Idempotent; throw on database errors (the caller answers 500).
   void add_addon(host::ClinicId clinic, const std::string& addon);
   void remove_addon(host::ClinicId clinic, const std::string& addon);
@@ -89,6 +90,21 @@ class RolePermissions {
 };
 inline constexpr const char* kBillingPermission = "billing.manage";
 
+// Operator-set plugin settings (--plugin-setting <plugin-id>.<name>=<value>), by plugin id.
+class PluginSettings final : public host::Settings {
+ public:
+  explicit PluginSettings(std::vector<std::pair<std::string, std::string>> values = {})
+      : values_(std::move(values)) {}
+  std::optional<std::string> value(std::string_view name) const noexcept override {
+    for (const auto& [k, v] : values_)
+      if (k == name) return v;
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> values_;
+};
+
 // The services every plugin shares.
 struct SharedServices {
   host::Database& database;
@@ -97,23 +113,35 @@ struct SharedServices {
   DbSubscriptions& subscriptions;
   FeatureRegistry& features;
   RolePermissions& permissions;
+  // "<plugin-id>.<name>" -> value, from --plugin-setting.
+  std::vector<std::pair<std::string, std::string>> plugin_settings = {};
 };
 
 // What one plugin receives in on_load: the shared services plus a log tagged with its id.
 class PluginServices final : public host::HostServices {
  public:
   PluginServices(SharedServices& shared, const std::string& plugin_id)
-      : shared_(shared), log_(plugin_id) {}
+      : shared_(shared), log_(plugin_id), settings_(settings_for(shared, plugin_id)) {}
   host::Database& database() noexcept override { return shared_.database; }
   const host::Clock& clock() const noexcept override { return shared_.clock; }
   host::Log& log() noexcept override { return log_; }
   const host::Directory& directory() const noexcept override { return shared_.directory; }
   const host::Subscriptions& subscriptions() const noexcept override { return shared_.subscriptions; }
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return devhost_api_scopes(); }
+  const host::Settings& settings() const noexcept override { return settings_; }
 
  private:
+  static PluginSettings settings_for(const SharedServices& shared, const std::string& plugin_id) {
+    std::vector<std::pair<std::string, std::string>> mine;
+    const std::string prefix = plugin_id + ".";
+    for (const auto& [k, v] : shared.plugin_settings)
+      if (k.rfind(prefix, 0) == 0) mine.emplace_back(k.substr(prefix.size()), v);
+    return PluginSettings(std::move(mine));
+  }
+
   SharedServices& shared_;
   StderrLog log_;
+  PluginSettings settings_;
 };
 
 }  // namespace mdp::devhost

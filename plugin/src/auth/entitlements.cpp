@@ -2,12 +2,27 @@
 
 #include <mutex>
 
+#include "mdp/host/plugin.hpp"
+
 namespace mdp::api_access {
 
 namespace {
 constexpr std::uint64_t kUnknown = 0, kYes = 1, kNo = 2, kStateMask = 3;
 constexpr const char* kFeature = "api_access";
 }  // namespace
+
+PlanVerdict ask_plan(const host::Subscriptions& subs, host::ClinicId clinic) noexcept {
+  const auto answer = subs.feature(clinic, kFeature);
+  switch (answer.status) {
+    case host::LookupStatus::found:
+      return answer.value.enabled ? PlanVerdict::enabled : PlanVerdict::disabled;
+    case host::LookupStatus::not_found:  // unknown clinic or feature: no API access
+      return PlanVerdict::disabled;
+    case host::LookupStatus::unavailable:
+      break;
+  }
+  return PlanVerdict::unavailable;
+}
 
 Entitlements::State* Entitlements::for_clinic(host::ClinicId clinic) {
   {
@@ -20,33 +35,38 @@ Entitlements::State* Entitlements::for_clinic(host::ClinicId clinic) {
   return slot.get();
 }
 
-bool Entitlements::enabled(State& state, const host::Subscriptions& subs,
-                           host::ClinicId clinic) const noexcept {
+PlanVerdict Entitlements::check(State& state, const host::Subscriptions& subs,
+                                host::ClinicId clinic) const noexcept {
   std::uint64_t word = state.word.load(std::memory_order_acquire);
   switch (word & kStateMask) {
-    case kYes: return true;
-    case kNo: return false;
+    case kYes: return PlanVerdict::enabled;
+    case kNo: return PlanVerdict::disabled;
     default: break;
   }
-  const bool on = subs.feature(clinic, kFeature).enabled;
-  const std::uint64_t filled = (word & ~kStateMask) | (on ? kYes : kNo);
+  const PlanVerdict verdict = ask_plan(subs, clinic);
+  if (verdict == PlanVerdict::unavailable) return verdict;  // not an answer: never cached
+  const std::uint64_t filled = (word & ~kStateMask) | (verdict == PlanVerdict::enabled ? kYes : kNo);
   // Fails when a plan change bumped the generation meanwhile: then the word stays unknown and
   // the next request asks again.
   state.word.compare_exchange_strong(word, filled, std::memory_order_acq_rel);
-  return on;
+  return verdict;
+}
+
+void Entitlements::reset(State& s) noexcept {
+  std::uint64_t word = s.word.load(std::memory_order_acquire);
+  while (!s.word.compare_exchange_weak(word, ((word >> 2) + 1) << 2 | kUnknown,
+                                       std::memory_order_acq_rel)) {
+  }
 }
 
 void Entitlements::invalidate(host::ClinicId clinic) noexcept {
-  State* s = nullptr;
-  {
-    std::shared_lock lock(mutex_);
-    if (auto it = states_.find(clinic); it != states_.end()) s = it->second.get();
+  std::shared_lock lock(mutex_);
+  if (clinic == host::kEveryClinic) {
+    for (auto& [id, state] : states_) reset(*state);
+    return;
   }
-  if (s == nullptr) return;  // never asked: nothing cached
-  std::uint64_t word = s->word.load(std::memory_order_acquire);
-  while (!s->word.compare_exchange_weak(word, ((word >> 2) + 1) << 2 | kUnknown,
-                                        std::memory_order_acq_rel)) {
-  }
+  if (auto it = states_.find(clinic); it != states_.end()) reset(*it->second);
+  // Never asked: nothing cached.
 }
 
 }  // namespace mdp::api_access

@@ -5,6 +5,9 @@
 // Plugin::on_subscription_changed resets it to unknown and bumps the generation, so an answer
 // fetched before the change can never be stored over it (its compare-exchange fails). Cache
 // entries keep a pointer to their clinic's word: the hot path does no map lookup.
+//
+// Only answers are cached: a host that could not tell (Lookup unavailable) leaves the state
+// unknown, and the caller answers "try again" (503) instead of "disabled".
 #pragma once
 
 #include <atomic>
@@ -17,6 +20,8 @@
 
 namespace mdp::api_access {
 
+enum class PlanVerdict : std::uint8_t { enabled, disabled, unavailable };
+
 class Entitlements {
  public:
   struct State {
@@ -26,13 +31,20 @@ class Entitlements {
   // The clinic's word, created on first use; the pointer stays valid while this object lives.
   State* for_clinic(host::ClinicId clinic);
   // Hot path: does `clinic`'s plan include API access?
-  bool enabled(State& state, const host::Subscriptions& subs, host::ClinicId clinic) const noexcept;
-  // The host reported a plan change: the next enabled() asks the host again.
+  PlanVerdict check(State& state, const host::Subscriptions& subs,
+                    host::ClinicId clinic) const noexcept;
+  // The host reported a plan change: the next check() asks the host again. kEveryClinic
+  // forgets every clinic's answer.
   void invalidate(host::ClinicId clinic) noexcept;
 
  private:
+  static void reset(State& s) noexcept;
+
   mutable std::shared_mutex mutex_;
   std::unordered_map<host::ClinicId, std::unique_ptr<State>> states_;
 };
+
+// Asks the host directly (no cache), for the admin routes and pages.
+PlanVerdict ask_plan(const host::Subscriptions& subs, host::ClinicId clinic) noexcept;
 
 }  // namespace mdp::api_access

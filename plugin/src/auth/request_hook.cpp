@@ -17,6 +17,8 @@ namespace {
 // Header lines read per name. More than this many lines of one header: refused as invalid
 // (a client that sends five Authorization lines is not one we can trust to mean one key).
 constexpr std::size_t kMaxHeaderLines = 4;
+// Retry-After of a 503: the database pool retries a dead connection about every second.
+constexpr int kRetryAfterSeconds = 2;
 // Longest query string inspected; the host bounds the request line anyway.
 constexpr std::size_t kMaxQueryScan = 16 * 1024;
 
@@ -133,6 +135,11 @@ void RequestHook::refuse(host::ApiDecision& d, int status, const std::string& bo
   }
 }
 
+void RequestHook::unavailable(host::ApiDecision& d) const noexcept {
+  refuse(d, 503, unavailable_);
+  d.retry_after = kRetryAfterSeconds;
+}
+
 void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision& d) noexcept {
   try {
     if (query_holds_key(req.query())) return refuse(d, 401, in_query_);
@@ -175,7 +182,7 @@ void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision&
     if (e == nullptr) {
       if (!ctx.hashers.checksum_ok(key)) return refuse(d, 401, invalid_);
       const auto r = ctx.loader.load(digest);
-      if (r.outcome == KeyLoader::Outcome::unavailable) return refuse(d, 503, unavailable_);
+      if (r.outcome == KeyLoader::Outcome::unavailable) return unavailable(d);
       if (r.outcome == KeyLoader::Outcome::unknown) return refuse(d, 401, invalid_);
       e = r.entry;
     }
@@ -186,8 +193,11 @@ void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision&
     d.token = reinterpret_cast<std::uintptr_t>(e);
     if (e->revoked.load(std::memory_order_acquire)) return refuse(d, 401, revoked_);
     if (e->expires_at.load(std::memory_order_acquire) <= ctx.now()) return refuse(d, 401, expired_);
-    if (!ctx.plans.enabled(*e->plan, ctx.host.subscriptions(), e->clinic_id))
-      return refuse(d, 403, not_enabled_);
+    switch (ctx.plans.check(*e->plan, ctx.host.subscriptions(), e->clinic_id)) {
+      case PlanVerdict::enabled: break;
+      case PlanVerdict::disabled: return refuse(d, 403, not_enabled_);
+      case PlanVerdict::unavailable: return unavailable(d);
+    }
     const std::string_view scope = req.required_scope();
     if (!scope.empty() && !e->has_scope(scope)) {
       refuse(d, 403, "");
@@ -200,7 +210,7 @@ void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision&
   } catch (...) {
     // Only allocation can throw above; refuse rather than let anything cross into the host.
     // refuse() swallows a second allocation failure, so the host then writes its own JSON.
-    refuse(d, 503, unavailable_);
+    unavailable(d);
   }
 }
 

@@ -9,6 +9,10 @@
 //      same 401 invalid_api_key, byte for byte)
 //   5. revoked 401 revoked_api_key, expired (expires_at <= host clock) 401 expired_api_key,
 //      plan without API access 403 api_access_not_enabled, missing scope 403 insufficient_scope.
+// Could not decide: 503 service_unavailable with Retry-After, when the database was needed and
+// did not answer (a cache miss, a plan the host could not look up), or when this process has
+// lost touch with the change feed for longer than the offline grace (auth/change_feed.hpp), so
+// its cached "active" may be out of date. A revocation or expiry already known still wins.
 // From step 5 on the decision carries the cache entry as token, so refusals count against the
 // key. Threads: any number, concurrently; no global lock; no I/O unless the cache misses.
 #pragma once
@@ -30,6 +34,8 @@ class RequestHook final : public host::ApiHook {
 
  private:
   void refuse(host::ApiDecision& d, int status, const std::string& body) const noexcept;
+  // 503 service_unavailable with Retry-After: the hook could not decide (see api_hook.hpp).
+  void unavailable(host::ApiDecision& d) const noexcept;
 
   std::shared_ptr<PluginContext> ctx_;
   // Bodies of the fixed refusals, serialised once.

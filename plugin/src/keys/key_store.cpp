@@ -87,11 +87,6 @@ void insert_event(soci::session& sql, long long clinic, long long key_id, const 
       soci::use(rel, i_rel);
 }
 
-void insert_change(soci::session& sql, long long key_id, long long at) {
-  sql << "INSERT INTO api_access_key_changes (key_id, changed_at) VALUES (:k, :at)",
-      soci::use(key_id), soci::use(at);
-}
-
 long long insert_key(soci::session& sql, const NewKey& k, std::optional<KeyId> rotated_from) {
   long long clinic = k.clinic_id, by_id = k.created_by.id, created = k.created_at;
   long long expires = k.expires_at.value_or(0), from = rotated_from.value_or(0);
@@ -164,8 +159,7 @@ std::optional<std::pair<KeyRecord, KeyRecord>> KeyStore::rotate(
   if (old_expires_at && !old->revoked_at && (!old->expires_at || *old->expires_at > *old_expires_at)) {
     long long until = *old_expires_at, oid = old->id;
     sql->once << "UPDATE api_access_keys SET expires_at = :e WHERE id = :id", soci::use(until),
-        soci::use(oid);
-    insert_change(*sql, old->id, nk.created_at);
+        soci::use(oid);  // the database's trigger records the change (sql/*/0002)
   }
   tx.commit();
   auto fresh_old = select_key(*sql, nk.clinic_id, old->id);
@@ -191,8 +185,8 @@ std::optional<KeyRecord> KeyStore::revoke(host::ClinicId clinic, KeyId id, const
       // Another process may have won the race between our SELECT and UPDATE (PostgreSQL):
       // only the process whose UPDATE changed the row records the event.
       if (st.get_affected_rows() == 1) {
+        // The change feed row is written by the database's trigger (sql/*/0002).
         insert_event(*sql, clinic, id, "revoked", rec->label, rec->preview, by, now, std::nullopt);
-        insert_change(*sql, id, now);
       }
     }
     tx.commit();

@@ -5,6 +5,12 @@
 // kAbiMajor; a purely additive change (a new virtual at the END of a class, a new free function)
 // bumps kAbiMinor. The host refuses a plugin whose major differs from its own, or whose minor is
 // newer than its own, and never calls into such a plugin beyond mdp_plugin_abi().
+//
+// History:
+//   1.0  first contract.
+//   2.0  failure model: Lookup<T> answers (found / not_found / unavailable) for Directory and
+//        Subscriptions; Settings; ApiRequest::client_address; ApiDecision::retry_after;
+//        on_subscription_changed(kEveryClinic) and its delivery to every host process.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +19,7 @@
 
 namespace mdp::host {
 
-inline constexpr std::uint32_t kAbiMajor = 1;
+inline constexpr std::uint32_t kAbiMajor = 2;
 inline constexpr std::uint32_t kAbiMinor = 0;
 
 // Packs a version as major << 16 | minor, the form mdp_plugin_abi() returns.

@@ -5,11 +5,13 @@
 //   2. on_api_request(request, decision): the hook authenticates and decides;
 //   3. if decision.allowed, the host runs the handler as decision.clinic_id and serves that
 //      clinic's data only; otherwise it answers decision.status with decision.body (JSON) and,
-//      when set, the WWW-Authenticate header;
+//      when set, the WWW-Authenticate and Retry-After headers;
 //   4. on_api_response(decision.token, status) with the status actually sent, in both cases.
 // A request that matches no public route is answered 404 by the host without calling the hook.
 // Both calls are on the hot path of every API request: they must not block on I/O in the common
 // case, must not throw, and may run concurrently on any number of threads.
+// When the hook cannot decide (its database is unreachable and it holds no fresh answer), it
+// refuses with 503 `service_unavailable` and a retry_after: it never guesses "allowed".
 #pragma once
 
 #include <cstddef>
@@ -32,6 +34,9 @@ class BOOST_SYMBOL_VISIBLE ApiRequest {
   virtual std::size_t headers(std::string_view name, std::string_view* out,
                               std::size_t max) const noexcept = 0;
   virtual std::string_view required_scope() const noexcept = 0;  // e.g. "read"
+  // The client's IP address as text ("203.0.113.7", "2001:db8::1"): the peer of the connection,
+  // or the address a proxy the host trusts reported for it. Empty if the host cannot tell.
+  virtual std::string_view client_address() const noexcept = 0;
 
  protected:
   ~ApiRequest() = default;
@@ -45,6 +50,7 @@ struct ApiDecision {
   int status = 0;                // refused: 401, 403, 429...
   std::string body;              // refused: {"error":{"code","message"}}
   std::string www_authenticate;  // refused: WWW-Authenticate value, empty for none
+  int retry_after = 0;           // refused: seconds for Retry-After (429, 503); 0 for none
   std::uint64_t token = 0;       // opaque; handed back in on_api_response (0: nothing to count)
 };
 

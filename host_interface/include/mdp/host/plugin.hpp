@@ -49,6 +49,9 @@ class BOOST_SYMBOL_VISIBLE Registrar {
   ~Registrar() = default;
 };
 
+// on_subscription_changed's "every clinic" value (no clinic has id 0).
+inline constexpr ClinicId kEveryClinic = 0;
+
 struct LoadResult {
   bool ok = true;
   std::string message;  // why not, when !ok: one line a host admin can act on
@@ -59,8 +62,15 @@ class BOOST_SYMBOL_VISIBLE Plugin {
   virtual ~Plugin() = default;
   // `host` outlives the plugin until on_stop() returns.
   virtual LoadResult on_load(HostServices& host, Registrar& registrar) noexcept = 0;
-  // A clinic's tier or addons changed (in this process or, for hosts that run several, in any).
-  // Any thread. The next API request after this call must see the new plan.
+  // A clinic's tier or addons changed. The host calls this in EVERY host process that shares
+  // the database, not only the one that made the change: the devhost writes each change to a
+  // table in the same transaction, wakes every process with PostgreSQL NOTIFY (within
+  // milliseconds) and polls the table from its last position as a fallback (within about a
+  // second), so a lost notification or a reconnected listener misses nothing.
+  // clinic == kEveryClinic: the host lost track (its listener reconnected, or it cannot tell
+  // what changed): every cached plan answer must be dropped.
+  // Any thread, possibly concurrently with requests. The next API request after this call must
+  // see the new plan.
   virtual void on_subscription_changed(ClinicId clinic) noexcept = 0;
   // No request is in flight and none will come. Persist whatever is buffered.
   virtual void on_stop() noexcept = 0;

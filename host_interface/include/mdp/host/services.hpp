@@ -4,9 +4,21 @@
 // Ownership: the host owns every service object; a plugin receives `HostServices&` in
 // Plugin::on_load and may keep that reference until Plugin::on_stop returns, never after.
 // Threads: every method here may be called from any thread, concurrently, unless it says
-// otherwise. Errors: no method throws; failures come back as empty optionals or false, except
-// Database::lease(), whose soci::session reports SQL errors as soci::soci_error exceptions that
-// the plugin must catch on its own side (no exception may cross back into the host).
+// otherwise.
+//
+// Failure model (since ABI 2.0). Everything behind these services (the database, the host's
+// own tables, another host process) can be slow, down or restarting. No method throws. A call
+// that can fail says so in its type:
+//   - Lookup<T> answers found (with a value), not_found (the host looked: there is none), or
+//     unavailable (the host could not look right now). not_found is an answer a plugin may
+//     cache; unavailable is NOT an answer: the plugin must never cache it, never read it as
+//     "no" or "disabled", and should report "try again" (HTTP 503 with Retry-After) to whoever
+//     asked. The host never blocks a Lookup for longer than its own bounded wait (the devhost:
+//     about 2 s for a free, healthy database session).
+//   - Database::borrow returns nullptr when no healthy session became free in time, which is
+//     also what it returns while the database is unreachable. A borrowed soci::session reports
+//     SQL and connection errors as soci::soci_error exceptions that the plugin catches on its own
+//     side (no exception may cross back into the host); see Database for what to do then.
 #pragma once
 
 #include <chrono>
@@ -15,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/config.hpp>
@@ -30,19 +43,56 @@ using UserId = std::int64_t;
 using TimePoint = std::chrono::system_clock::time_point;
 
 // ---------------------------------------------------------------------------------------------
+// The answer of a host lookup that can fail (see "Failure model" above).
+enum class LookupStatus : std::uint8_t {
+  found,        // `value` holds the answer
+  not_found,    // the host looked and there is none (an unknown id): a real answer
+  unavailable,  // the host could not look (database down, timeout): not an answer, never cache
+};
+
+template <class T>
+struct Lookup {
+  LookupStatus status = LookupStatus::unavailable;
+  T value{};  // meaningful only when status == found
+
+  static Lookup found(T v) { return Lookup{LookupStatus::found, std::move(v)}; }
+  static Lookup not_found() { return Lookup{LookupStatus::not_found, T{}}; }
+  static Lookup unavailable() { return Lookup{LookupStatus::unavailable, T{}}; }
+  bool is_found() const noexcept { return status == LookupStatus::found; }
+  bool is_unavailable() const noexcept { return status == LookupStatus::unavailable; }
+};
+
+// ---------------------------------------------------------------------------------------------
 // Database: the host's database, shared with the host and other plugins.
 enum class Dialect { sqlite, postgresql };
 
+//
+// Sessions come from the host's pool. What the host promises:
+//   - a borrowed session is open, connected as far as the host knows, and in autocommit mode;
+//   - the pool heals itself: a session whose connection died (the database restarted, the
+//     network dropped) is detected when it is given back or next borrowed, and reopened with
+//     backoff; borrow() meanwhile returns nullptr rather than a dead session;
+//   - the pool holds at least 4 sessions (the devhost: 8).
+// What the plugin promises:
+//   - a statement that throws soci::soci_error means "could not tell" unless the plugin knows
+//     better (a constraint it violated on purpose); the plugin gives the session back as usual
+//     and borrows again later: a held session is never healed in place;
+//   - it holds at most 2 sessions for longer than one operation (for prepared statements of a
+//     hot path, and for a LISTEN connection on PostgreSQL), and gives them back at on_stop. A
+//     session given back after LISTEN has run UNLISTEN * first;
+//   - it leaves no transaction open on a session it gives back.
 class BOOST_SYMBOL_VISIBLE Database {
  public:
   virtual ~Database() = default;
   virtual Dialect dialect() const noexcept = 0;
 
-  // Borrows a session from the host's pool, waiting at most `timeout` for one to be free.
-  // Returns nullptr when none became free in time (the plugin answers 503 or retries later).
-  // The session is open, in autocommit mode, and must be given back with give_back(token)
-  // from the same or another thread; use SessionLease below rather than calling these directly.
+  // Borrows a session, waiting at most `timeout` for a free and healthy one. Returns nullptr
+  // when none became available in time, including while the database is unreachable (the
+  // plugin answers 503 or retries later). The session must be given back with
+  // give_back(token), from the same or another thread; use SessionLease below rather than
+  // calling these directly. Any thread.
   virtual soci::session* borrow(std::chrono::milliseconds timeout, std::size_t& token) noexcept = 0;
+  // Returns a borrowed session. The host checks its connection here and reopens it if it died.
   virtual void give_back(std::size_t token) noexcept = 0;
 };
 
@@ -102,11 +152,12 @@ struct Clinic {
   std::string time_zone;  // IANA name; empty means UTC
 };
 
+// Lookups read the host's current state; unavailable while its database is unreachable.
 class BOOST_SYMBOL_VISIBLE Directory {
  public:
   virtual ~Directory() = default;
-  virtual std::optional<User> user(UserId id) const noexcept = 0;
-  virtual std::optional<Clinic> clinic(ClinicId id) const noexcept = 0;
+  virtual Lookup<User> user(UserId id) const noexcept = 0;
+  virtual Lookup<Clinic> clinic(ClinicId id) const noexcept = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -118,14 +169,32 @@ struct FeatureState {
   FeatureSource source = FeatureSource::none;  // what grants it; none when disabled
 };
 
+// How a plan grants a feature: the clinic's tier is one of FeatureSpec::tiers (source tier), or
+// else the clinic holds FeatureSpec::addon (source addon); otherwise it is disabled. Every call
+// reads the host's current state. Plan changes are announced to every host process through
+// Plugin::on_subscription_changed, so a plugin may cache found answers until told otherwise.
 class BOOST_SYMBOL_VISIBLE Subscriptions {
  public:
   virtual ~Subscriptions() = default;
-  virtual std::optional<std::string> tier(ClinicId clinic) const noexcept = 0;
-  virtual std::vector<std::string> addons(ClinicId clinic) const noexcept = 0;
-  // For a feature a plugin declared (Registrar::add_feature). Unknown clinic or feature:
-  // disabled. Reads the host's current state: a change is visible to the next call.
-  virtual FeatureState feature(ClinicId clinic, std::string_view feature_id) const noexcept = 0;
+  // not_found: no such clinic.
+  virtual Lookup<std::string> tier(ClinicId clinic) const noexcept = 0;
+  // The clinic's addons, sorted; not_found: no such clinic.
+  virtual Lookup<std::vector<std::string>> addons(ClinicId clinic) const noexcept = 0;
+  // For a feature a plugin declared (Registrar::add_feature). found: the verdict (enabled or
+  // not, and why); not_found: unknown clinic or undeclared feature (treat as disabled);
+  // unavailable: could not tell (never treat as disabled, never cache).
+  virtual Lookup<FeatureState> feature(ClinicId clinic, std::string_view feature_id) const noexcept = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Settings: values the host's operator set for this plugin (the devhost:
+// `--plugin-setting <plugin-id>.<name>=<value>`). Read at load; the plugin documents each name,
+// its default and its range, and refuses to load (LoadResult) on a value it cannot use.
+class BOOST_SYMBOL_VISIBLE Settings {
+ public:
+  virtual ~Settings() = default;
+  // The value set for `name` (without the plugin id prefix), or nullopt when unset.
+  virtual std::optional<std::string> value(std::string_view name) const noexcept = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -147,6 +216,7 @@ class BOOST_SYMBOL_VISIBLE HostServices {
   virtual const Directory& directory() const noexcept = 0;
   virtual const Subscriptions& subscriptions() const noexcept = 0;
   virtual const std::vector<ApiScope>& api_scopes() const noexcept = 0;
+  virtual const Settings& settings() const noexcept = 0;
 };
 
 }  // namespace mdp::host
