@@ -4,6 +4,7 @@
 #include <string>
 
 #include "auth/request_hook.hpp"
+#include "plugin_config.hpp"
 #include "pages/api_keys_page.hpp"
 #include "plugin_context.hpp"
 #include "routes/admin_routes.hpp"
@@ -26,7 +27,13 @@ ApiAccessPlugin::~ApiAccessPlugin() { stop_background(); }
 host::LoadResult ApiAccessPlugin::on_load(host::HostServices& host,
                                           host::Registrar& registrar) noexcept {
   try {
-    ctx_ = std::make_shared<PluginContext>(host);
+    PluginConfig config;
+    try {
+      config = read_config(host.settings());
+    } catch (const std::invalid_argument& e) {
+      return {false, std::string("api-access: ") + e.what()};
+    }
+    ctx_ = std::make_shared<PluginContext>(host, config);
     registrar.add_feature({kFeatureId, "API access", {"enterprise"}, "api_access"});
     for (auto& route : make_admin_routes(ctx_)) registrar.add_route(std::move(route));
     hook_ = std::make_shared<RequestHook>(ctx_);
@@ -35,13 +42,7 @@ host::LoadResult ApiAccessPlugin::on_load(host::HostServices& host,
     // Settings → Integrations → API Keys (plugin/src/pages/).
     registrar.add_settings_page(make_api_keys_page(ctx_));
 
-    try {
-      last_change_ = ctx_->keys.latest_change();
-    } catch (const std::exception& e) {
-      // The feed starts from 0 then: refreshing keys needlessly is harmless.
-      host.log().write(host::LogLevel::warning,
-                       std::string("change feed: could not read its position: ") + e.what());
-    }
+    ctx_->feed.start();
     stopping_ = false;
     worker_ = std::thread([this] { run_background(); });
     return {};
@@ -62,15 +63,6 @@ void ApiAccessPlugin::background_tick() noexcept {
   PluginContext& ctx = *ctx_;
   ctx.flush_usage();
   try {
-    // Changes made by other host processes sharing the database (and our own, harmlessly).
-    for (const auto& [id, key_id] : ctx.keys.changes_after(last_change_)) {
-      if (!ctx.loader.refresh(key_id)) break;  // retry from here next tick
-      last_change_ = id;
-    }
-  } catch (const std::exception& e) {
-    ctx.host.log().write(host::LogLevel::warning, std::string("change feed: ") + e.what());
-  }
-  try {
     ctx.keys.sweep_expired(ctx.now());
   } catch (const std::exception& e) {
     ctx.host.log().write(host::LogLevel::warning, std::string("expiry sweep: ") + e.what());
@@ -78,8 +70,10 @@ void ApiAccessPlugin::background_tick() noexcept {
   if (++ticks_ % 600 == 0) {  // about every ten minutes
     try {
       ctx.keys.trim_changes();
+      // Batch ids matter only until a failed flush is retried (seconds); keep a day.
+      ctx.usage.trim_batches(to_micros(std::chrono::system_clock::now() - std::chrono::hours(24)));
     } catch (const std::exception& e) {
-      ctx.host.log().write(host::LogLevel::warning, std::string("change feed trim: ") + e.what());
+      ctx.host.log().write(host::LogLevel::warning, std::string("housekeeping: ") + e.what());
     }
   }
 }
@@ -107,15 +101,21 @@ void ApiAccessPlugin::stop_background() noexcept {
 void ApiAccessPlugin::on_stop() noexcept {
   stop_background();
   if (!ctx_) return;
+  ctx_->feed.stop();
   // Graceful stop loses nothing: a few attempts, then say what was lost.
   bool flushed = false;
   for (int attempt = 0; attempt < 3 && !flushed; ++attempt) {
     flushed = ctx_->flush_usage();
     if (!flushed) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  if (!flushed)
-    ctx_->host.log().write(host::LogLevel::error,
-                           "usage flush at stop failed: the last second of API usage counts is lost");
+  if (!flushed) {
+    const auto lost = ctx_->flusher.pending();
+    ctx_->host.log().write(
+        host::LogLevel::error,
+        "usage flush at stop failed (database unavailable): " + std::to_string(lost.requests) +
+            " API request(s) counted in " + std::to_string(lost.key_days) +
+            " key-day(s) could not be written and are lost with this process");
+  }
   ctx_->loader.close();
 }
 

@@ -1,6 +1,6 @@
 // The plugin object the host creates: wires the key store, admin routes, settings page and
 // request hook to the host's services in on_load, runs the background thread (usage flush,
-// change feed, expiry sweep), and flushes usage in on_stop.
+// expiry sweep) and the change feed's thread, and flushes usage in on_stop.
 #pragma once
 
 #include <atomic>
@@ -34,7 +34,8 @@ class ApiAccessPlugin final : public host::Plugin {
   std::shared_ptr<RequestHook> hook() const noexcept { return hook_; }
 
   // One round of the background work (also called by tests to avoid waiting a second):
-  // flush usage, apply the change feed, record expiries.
+  // flush usage, record expiries, trim old bookkeeping. (The change feed has its own thread:
+  // auth/change_feed.hpp.)
   void background_tick() noexcept;
 
  private:
@@ -49,7 +50,6 @@ class ApiAccessPlugin final : public host::Plugin {
   std::condition_variable worker_cv_;
   bool stopping_ = false;
   std::mutex tick_mutex_;  // background_tick from the thread and from tests
-  std::int64_t last_change_ = 0;
   std::uint64_t ticks_ = 0;
 };
 

@@ -10,12 +10,14 @@
 
 #include <memory>
 
+#include "auth/change_feed.hpp"
 #include "auth/entitlements.hpp"
 #include "auth/hasher_pool.hpp"
 #include "auth/key_cache.hpp"
 #include "auth/key_loader.hpp"
 #include "keys/key_store.hpp"
 #include "mdp/host/services.hpp"
+#include "plugin_config.hpp"
 #include "usage/usage_flusher.hpp"
 #include "usage/usage_store.hpp"
 #include "util/db.hpp"
@@ -23,14 +25,17 @@
 namespace mdp::api_access {
 
 struct PluginContext {
-  explicit PluginContext(host::HostServices& h)
+  explicit PluginContext(host::HostServices& h, const PluginConfig& c = {})
       : host(h),
+        config(c),
         keys(h.database()),
         usage(h.database()),
         loader(h.database(), cache, plans),
-        flusher(cache, usage, h.log()) {}
+        flusher(cache, usage, h.log()),
+        feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}) {}
 
   host::HostServices& host;
+  const PluginConfig config;
   KeyStore keys;
   UsageStore usage;
   KeyCache cache;
@@ -38,6 +43,7 @@ struct PluginContext {
   HasherPool hashers;
   KeyLoader loader;
   UsageFlusher flusher;
+  ChangeFeed feed;  // started by the plugin after on_load's registrations
 
   Micros now() const noexcept { return to_micros(host.clock().now()); }
   // Stored timestamps are whole seconds, so JSON shows "2026-11-26T09:30:00Z" (no fraction)

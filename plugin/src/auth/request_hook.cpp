@@ -193,6 +193,9 @@ void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision&
     d.token = reinterpret_cast<std::uintptr_t>(e);
     if (e->revoked.load(std::memory_order_acquire)) return refuse(d, 401, revoked_);
     if (e->expires_at.load(std::memory_order_acquire) <= ctx.now()) return refuse(d, 401, expired_);
+    // Out of touch with the change feed for longer than the offline grace: a revocation may
+    // have been missed, so "active" is no longer an answer.
+    if (ctx.feed.stale()) return unavailable(d);
     switch (ctx.plans.check(*e->plan, ctx.host.subscriptions(), e->clinic_id)) {
       case PlanVerdict::enabled: break;
       case PlanVerdict::disabled: return refuse(d, 403, not_enabled_);

@@ -1,33 +1,41 @@
 #include "usage/usage_flusher.hpp"
 
 #include <chrono>
-#include <string>
+
+#include <botan/hex.h>
+#include <botan/system_rng.h>
 
 namespace mdp::api_access {
 
-bool UsageFlusher::flush() noexcept {
-  std::lock_guard guard(mutex_);
+namespace {
+std::string new_batch_id() {
+  std::uint8_t bytes[16];
+  Botan::system_rng().randomize(bytes, sizeof bytes);
+  return Botan::hex_encode(bytes, sizeof bytes, false);
+}
+}  // namespace
+
+std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
+  Batch b;
+  for (CacheEntry* e : cache_.entries()) {
+    const std::size_t before = b.deltas.size();
+    e->usage.collect(e->key_id, b.deltas);
+    for (std::size_t i = before; i < b.deltas.size(); ++i) KeyUsage::mark_flushed(b.deltas[i]);
+    const Micros lu = e->usage.last_used();
+    if (lu > e->usage.flushed_last_used) {
+      b.last_used.emplace_back(e->key_id, lu);
+      e->usage.flushed_last_used = lu;
+    }
+  }
+  if (b.deltas.empty() && b.last_used.empty()) return std::nullopt;
+  for (auto& d : b.deltas) d.source = nullptr;  // the batch owns its counts now
+  b.id = new_batch_id();
+  return b;
+}
+
+bool UsageFlusher::send(const Batch& b) {
   try {
-    std::vector<UsageDelta> deltas;
-    std::vector<std::pair<KeyId, Micros>> last_used;
-    std::vector<CacheEntry*> touched;
-    const auto entries = cache_.entries();
-    for (CacheEntry* e : entries) {
-      e->usage.collect(e->key_id, deltas);
-      const Micros lu = e->usage.last_used();
-      if (lu > e->usage.flushed_last_used) {
-        last_used.emplace_back(e->key_id, lu);
-        touched.push_back(e);
-      }
-    }
-    if (!deltas.empty() || !last_used.empty()) {
-      store_.write(deltas, last_used);
-      for (const auto& d : deltas) KeyUsage::mark_flushed(d);
-      for (std::size_t i = 0; i < touched.size(); ++i)
-        touched[i]->usage.flushed_last_used = last_used[i].second;
-    }
-    const auto now = std::chrono::steady_clock::now();
-    for (CacheEntry* e : entries) e->usage.prune(now, std::chrono::seconds(30));
+    store_.write_batch(b.id, b.deltas, b.last_used);  // false: it had landed already
     if (failing_) log_.write(host::LogLevel::info, "usage flush recovered; pending counts written");
     failing_ = false;
     return true;
@@ -35,12 +43,48 @@ bool UsageFlusher::flush() noexcept {
     if (!failing_)
       log_.write(host::LogLevel::warning,
                  std::string("usage flush failed, counts kept and retried: ") + ex.what());
-    failing_ = true;
-    return false;
   } catch (...) {
+  }
+  failing_ = true;
+  return false;
+}
+
+bool UsageFlusher::flush() noexcept {
+  std::lock_guard guard(mutex_);
+  try {
+    if (outstanding_) {
+      if (!send(*outstanding_)) return false;
+      outstanding_.reset();
+    }
+    outstanding_ = claim();
+    if (outstanding_) {
+      if (!send(*outstanding_)) return false;
+      outstanding_.reset();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    for (CacheEntry* e : cache_.entries()) e->usage.prune(now, std::chrono::seconds(30));
+    return true;
+  } catch (...) {
+    // Allocation failed while claiming: what was claimed is in outstanding_ or still counted.
     failing_ = true;
     return false;
   }
+}
+
+UsageFlusher::Pending UsageFlusher::pending() noexcept {
+  std::lock_guard guard(mutex_);
+  Pending p;
+  try {
+    std::vector<UsageDelta> unclaimed;
+    for (CacheEntry* e : cache_.entries()) e->usage.collect(e->key_id, unclaimed);
+    for (const auto* list : {&unclaimed, outstanding_ ? &outstanding_->deltas : nullptr}) {
+      if (list == nullptr) continue;
+      for (const auto& d : *list) p.requests += d.requests;
+      p.key_days += list->size();
+    }
+  } catch (...) {
+  }
+  return p;
 }
 
 }  // namespace mdp::api_access

@@ -1,12 +1,23 @@
 // Moves usage counted in memory (KeyUsage in each cache entry) to the database: called about
 // once a second by the plugin's background thread, before every usage read (so reads are
-// exact), and a last time in Plugin::on_stop (a graceful stop loses nothing).
+// exact), and a last time in Plugin::on_stop (a graceful stop loses nothing the database can
+// take).
 //
-// One transaction per flush. A failed write leaves every counter pending and is retried by the
-// next flush; requests never wait on it or see it. Flushes are serialised by a mutex.
+// Exactly once, through database faults: a flush claims the pending counts into a batch with a
+// random id and writes it in one transaction that also records the id (UsageStore::write_batch).
+// If the write fails, for whatever reason (including a COMMIT whose answer was lost with the
+// connection), the batch is kept as it is and sent again, under the same id, before anything
+// newer: the store adds it only if the id is not recorded yet. Meanwhile new requests keep
+// counting in the per-key day counters, so memory stays bounded by key-days, not requests.
+// Flushes are serialised by a mutex; requests never wait on them or see them fail.
 #pragma once
 
+#include <cstdint>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "auth/key_cache.hpp"
 #include "mdp/host/services.hpp"
@@ -19,15 +30,32 @@ class UsageFlusher {
   UsageFlusher(KeyCache& cache, UsageStore& store, host::Log& log)
       : cache_(cache), store_(store), log_(log) {}
 
-  // Writes every pending delta. False (and logged) if the write failed; the deltas stay pending.
+  // Writes the outstanding batch, if any, then every newer count. False (logged once per
+  // outage) if a write failed; nothing is lost then, it is retried by the next flush.
   bool flush() noexcept;
 
+  // What is counted but not yet known to be written (for the stop message and tests).
+  struct Pending {
+    std::uint64_t requests = 0;
+    std::size_t key_days = 0;
+  };
+  Pending pending() noexcept;
+
  private:
+  struct Batch {
+    std::string id;
+    std::vector<UsageDelta> deltas;
+    std::vector<std::pair<KeyId, Micros>> last_used;
+  };
+  std::optional<Batch> claim();  // under mutex_: moves pending counts into a new batch
+  bool send(const Batch& b);     // under mutex_: false on failure (logged)
+
   KeyCache& cache_;
   UsageStore& store_;
   host::Log& log_;
   std::mutex mutex_;
-  bool failing_ = false;  // log a failure once, not every second
+  std::optional<Batch> outstanding_;  // claimed, not known to be written
+  bool failing_ = false;              // log a failure once, not every second
 };
 
 }  // namespace mdp::api_access

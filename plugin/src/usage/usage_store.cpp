@@ -18,6 +18,13 @@ DayNumber parse_date(const std::string& s) {
   return static_cast<DayNumber>(days.time_since_epoch().count());
 }
 
+// Batch bookkeeping uses the real clock, not the host's (a test clock may jump days).
+long long wall_clock_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::vector<DayUsage> dense(DayNumber from, DayNumber to) {
   std::vector<DayUsage> out;
   if (to < from) return out;
@@ -27,11 +34,17 @@ std::vector<DayUsage> dense(DayNumber from, DayNumber to) {
 }
 }  // namespace
 
-void UsageStore::write(const std::vector<UsageDelta>& deltas,
-                       const std::vector<std::pair<KeyId, Micros>>& last_used) {
-  if (deltas.empty() && last_used.empty()) return;
+bool UsageStore::write_batch(const std::string& batch_id, const std::vector<UsageDelta>& deltas,
+                             const std::vector<std::pair<KeyId, Micros>>& last_used) {
   Lease sql(db_);
   WriteTransaction tx(*sql, db_.dialect());
+  long long seen = 0;
+  *sql << "SELECT COUNT(*) FROM api_access_usage_batches WHERE batch_id = :b", soci::into(seen),
+      soci::use(batch_id);
+  if (seen != 0) return false;  // an earlier attempt committed: never add twice
+  long long written_at = wall_clock_micros();
+  *sql << "INSERT INTO api_access_usage_batches (batch_id, written_at) VALUES (:b, :w)",
+      soci::use(batch_id), soci::use(written_at);
   long long key_id = 0, requests = 0, client = 0, server = 0, at = 0;
   std::string day;
   if (!deltas.empty()) {
@@ -67,6 +80,13 @@ void UsageStore::write(const std::vector<UsageDelta>& deltas,
     }
   }
   tx.commit();
+  return true;
+}
+
+void UsageStore::trim_batches(Micros before) {
+  Lease sql(db_);
+  long long b = before;
+  *sql << "DELETE FROM api_access_usage_batches WHERE written_at < :b", soci::use(b);
 }
 
 std::vector<DayUsage> UsageStore::daily(KeyId key, DayNumber from, DayNumber to) const {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -24,10 +25,14 @@ class UsageStore {
  public:
   explicit UsageStore(host::Database& db) : db_(db) {}
 
-  // One transaction: adds every delta to its (key, day) row and raises last_used_at where the
-  // given time is newer. Throws on failure (nothing is written then).
-  void write(const std::vector<UsageDelta>& deltas,
-             const std::vector<std::pair<KeyId, Micros>>& last_used);
+  // One transaction, exactly once per `batch_id`: adds every delta to its (key, day) row, raises
+  // last_used_at where the given time is newer, and records the batch id. If the id is already
+  // recorded (an earlier attempt committed but its answer was lost), writes nothing and returns
+  // false. Throws on failure; the caller retries with the same id.
+  bool write_batch(const std::string& batch_id, const std::vector<UsageDelta>& deltas,
+                   const std::vector<std::pair<KeyId, Micros>>& last_used);
+  // Forgets batch ids recorded before `before` (wall clock): retries happen within seconds.
+  void trim_batches(Micros before);
 
   // Every day from `from` to `to` inclusive, oldest first, zero days included.
   std::vector<DayUsage> daily(KeyId key, DayNumber from, DayNumber to) const;
