@@ -36,6 +36,7 @@ TestHost::TestHost(host::Dialect d, std::string pg, std::filesystem::path path, 
     }
     db = std::make_unique<devhost::SociDatabase>(d, pg, 4);
   }
+  faults = std::make_unique<FaultyDatabase>(*db);
   devhost::apply_migrations(*db, "api-access",
                             std::filesystem::path(MDP_SQL_DIR) /
                                 (d == host::Dialect::sqlite ? "sqlite" : "postgresql"));
@@ -226,6 +227,7 @@ RouteResult PluginTest::call(const std::string& method, const std::string& targe
     RouteResult out;
     out.status = resp.status;
     out.body = resp.body;
+    out.headers = resp.headers;
     EXPECT_EQ(resp.content_type, "application/json");
     json::error_code ec;
     out.json = json::parse(resp.body, ec);

@@ -3,12 +3,14 @@
 // records every line (so tests can assert no secret is ever logged). Owned by the plugin tests.
 #pragma once
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -105,6 +107,36 @@ class TestSubscriptions final : public host::Subscriptions {
   bool unavailable_ = false;
 };
 
+// The failing fake of the host's Database: wraps the real pool and, when told, behaves like a
+// host whose database is down (borrow() answers nullptr at once, as the contract allows) or slow
+// (every borrow waits first). Sessions already lent keep working: a held session dies only when
+// its real connection does (PostgreSQL tests kill connections for that).
+class FaultyDatabase final : public host::Database {
+ public:
+  explicit FaultyDatabase(host::Database& real) : real_(real) {}
+  void set_down(bool down) { down_ = down; }
+  void set_delay(std::chrono::milliseconds d) { delay_ms_ = d.count(); }
+  int refused() const { return refused_; }
+
+  host::Dialect dialect() const noexcept override { return real_.dialect(); }
+  soci::session* borrow(std::chrono::milliseconds timeout, std::size_t& token) noexcept override {
+    if (const auto d = delay_ms_.load(); d > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(d));
+    if (down_) {
+      ++refused_;
+      return nullptr;
+    }
+    return real_.borrow(timeout, token);
+  }
+  void give_back(std::size_t token) noexcept override { real_.give_back(token); }
+
+ private:
+  host::Database& real_;
+  std::atomic<bool> down_{false};
+  std::atomic<long long> delay_ms_{0};
+  std::atomic<int> refused_{0};
+};
+
 std::string dialect_name(host::Dialect d);
 inline std::string param_name(const ::testing::TestParamInfo<host::Dialect>& info) {
   return dialect_name(info.param);
@@ -124,7 +156,7 @@ class TestHost final : public host::HostServices {
            bool fresh);
   ~TestHost() override;
 
-  host::Database& database() noexcept override { return *db; }
+  host::Database& database() noexcept override { return *faults; }
   const host::Clock& clock() const noexcept override { return clock_; }
   host::Log& log() noexcept override { return log_; }
   const host::Directory& directory() const noexcept override { return dir; }
@@ -135,6 +167,7 @@ class TestHost final : public host::HostServices {
   host::Dialect dialect;
   std::filesystem::path sqlite_path;
   std::unique_ptr<devhost::SociDatabase> db;
+  std::unique_ptr<FaultyDatabase> faults;  // what the plugin sees: `db`, unless told to fail
   devhost::ManualClock clock_;
   RecordingLog log_;
   TestDirectory dir;
@@ -184,6 +217,12 @@ struct RouteResult {
   int status = 0;
   boost::json::value json;
   std::string body;
+  std::vector<host::NameValue> headers;
+  std::string header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+      if (k == name) return v;
+    return "";
+  }
   std::string error_code() const;  // json.error.code or ""
 };
 

@@ -36,6 +36,13 @@ struct HttpError {
 
 using Handler = host::Response (*)(PluginContext&, const host::RouteRequest&);
 
+host::Response database_unavailable() {
+  host::Response r = error_response(503, "database_unavailable",
+                                    "The database is unavailable right now. Try again in a moment.");
+  r.headers.emplace_back("Retry-After", "2");
+  return r;
+}
+
 host::RouteHandler guarded(std::shared_ptr<PluginContext> ctx, Handler fn) {
   return [ctx = std::move(ctx), fn](const host::RouteRequest& req) noexcept -> host::Response {
     try {
@@ -44,9 +51,17 @@ host::RouteHandler guarded(std::shared_ptr<PluginContext> ctx, Handler fn) {
       } catch (const HttpError& e) {
         return error_response(e.status, e.code, e.message);
       } catch (const DatabaseUnavailable&) {
-        ctx->host.log().write(host::LogLevel::warning, "admin route: no database session free");
-        return error_response(503, "database_unavailable",
-                              "The database is busy. Try again in a moment.");
+        ctx->host.log().write(host::LogLevel::warning,
+                              "admin route " + req.method + " " + req.path +
+                                  ": database unavailable (no session, or the host could not tell)");
+        return database_unavailable();
+      } catch (const soci::soci_error& e) {
+        // The failure model (services.hpp): a statement that fails means "could not tell" (most
+        // often the connection died mid-request). Nothing was half-written: one transaction per
+        // mutation.
+        ctx->host.log().write(host::LogLevel::warning, "admin route " + req.method + " " +
+                                                           req.path + ": database error: " + e.what());
+        return database_unavailable();
       } catch (const std::exception& e) {
         ctx->host.log().write(host::LogLevel::error,
                               std::string("admin route ") + req.method + " " + req.path +
