@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -87,6 +88,14 @@ class Traffic {
   std::thread thread_;
 };
 
+// Prints the hosts' recent log lines once, at the end of a test that failed.
+struct LogsOnFailure {
+  const DevhostCluster& cluster;
+  ~LogsOnFailure() {
+    if (::testing::Test::HasFailure()) std::cerr << cluster.logs();
+  }
+};
+
 // The answer of a request that needs the database while it is down.
 ::testing::AssertionResult unavailable_answer(const HttpResult& r, const std::string& what) {
   if (r.status == 503 && !r.header("Retry-After").empty()) return ::testing::AssertionSuccess();
@@ -97,6 +106,7 @@ class Traffic {
 
 TEST(Outage, EveryHostRecoversWithoutRestartAndKeepsEveryCount) {
   DevhostCluster cluster(3);
+  LogsOnFailure logs_on_failure{cluster};
   const std::size_t n = cluster.size();
   std::vector<std::unique_ptr<AdminSession>> admins;
   for (std::size_t i = 0; i < n; ++i)
@@ -115,7 +125,7 @@ TEST(Outage, EveryHostRecoversWithoutRestartAndKeepsEveryCount) {
     for (auto& t : traffic)
       if (t->ok() < 20) return false;
     return true;
-  })) << "traffic did not start\n" << cluster.logs();
+  })) << "traffic did not start";
 
   // --- the outage -------------------------------------------------------------------------
   const auto outage_start = std::chrono::steady_clock::now();
@@ -170,7 +180,7 @@ TEST(Outage, EveryHostRecoversWithoutRestartAndKeepsEveryCount) {
       return true;
     }, 20ms);
     EXPECT_TRUE(recovered) << "not recovered " << kRecovery.count() << " ms after pg_ctl start: "
-                           << last << "\n" << cluster.logs();
+                           << last;
   }
 
   for (auto& t : traffic) t->stop();
@@ -204,7 +214,7 @@ TEST(Outage, EveryHostRecoversWithoutRestartAndKeepsEveryCount) {
     }, 50ms);
     EXPECT_NE(stored, -1) << "usage could not be read: " << error;
     EXPECT_EQ(stored, sent) << "requests answered by host " << i << " vs stored for its key\n"
-                            << cluster.logs();
+                           ;
   }
 
   // --- a revocation after the restart reaches every host ----------------------------------
@@ -221,7 +231,7 @@ TEST(Outage, EveryHostRecoversWithoutRestartAndKeepsEveryCount) {
     EXPECT_TRUE(poll_until(kPropagation, [&] {
       last = call_api(c, keys[1].secret);
       return describe(last) == "HTTP 401 revoked_api_key";
-    }, 1ms)) << "host " << i << " still answers " << describe(last) << "\n" << cluster.logs();
+    }, 1ms)) << "host " << i << " still answers " << describe(last);
   }
 }
 
@@ -229,6 +239,7 @@ TEST(Outage, EveryHostRecoversWithoutRestartAndKeepsEveryCount) {
 // not have been heard): 503 with Retry-After, and back to 200 once the database returns.
 TEST(Outage, CachedKeysAnswer503AfterTheOfflineGrace) {
   DevhostCluster cluster(1, {"--plugin-setting", "api-access.offline_grace_seconds=1"});
+  LogsOnFailure logs_on_failure{cluster};
   AdminSession a(cluster.host(0).port(), "owner@brightsmiles.test");
   const ApiKey key = a.create_key("Offline grace");
   HttpClient c("127.0.0.1", cluster.host(0).port(), true);
@@ -251,7 +262,7 @@ TEST(Outage, CachedKeysAnswer503AfterTheOfflineGrace) {
   EXPECT_TRUE(poll_until(kRecovery, [&] {
     last = call_api(c, key.secret);
     return last.status == 200;
-  }, 20ms)) << "still " << describe(last) << " after the database came back\n" << cluster.logs();
+  }, 20ms)) << "still " << describe(last) << " after the database came back";
 }
 
 // The database server stays up but every connection to it is cut (a failover, a proxy restart,
@@ -259,6 +270,7 @@ TEST(Outage, CachedKeysAnswer503AfterTheOfflineGrace) {
 // revocation made meanwhile is not lost.
 TEST(Outage, ChangesMadeWhileListenersReconnectAreNotLost) {
   DevhostCluster cluster(3);
+  LogsOnFailure logs_on_failure{cluster};
   AdminSession a(cluster.host(0).port(), "owner@brightsmiles.test");
   const ApiKey key = a.create_key("Revoked while connections were cut");
   std::vector<std::unique_ptr<HttpClient>> clients;
@@ -275,7 +287,7 @@ TEST(Outage, ChangesMadeWhileListenersReconnectAreNotLost) {
   ASSERT_TRUE(poll_until(kRecovery, [&] {
     revoke = a.post("/plugins/api-access/keys/" + std::to_string(key.id) + "/revoke");
     return revoke.status == 200;
-  }, 20ms)) << describe(revoke) << "\n" << cluster.logs();
+  }, 20ms)) << describe(revoke);
 
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     HttpResult last;
@@ -283,7 +295,7 @@ TEST(Outage, ChangesMadeWhileListenersReconnectAreNotLost) {
     EXPECT_TRUE(poll_until(kRecovery, [&] {
       last = call_api(*clients[i], key.secret);
       return describe(last) == "HTTP 401 revoked_api_key";
-    }, 5ms)) << "host " << i << " still answers " << describe(last) << "\n" << cluster.logs();
+    }, 5ms)) << "host " << i << " still answers " << describe(last);
   }
 }
 

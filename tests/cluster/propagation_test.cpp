@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <string>
 
 #include "support/devhost_cluster.hpp"
@@ -34,6 +35,10 @@ class Propagation : public ::testing::Test {
       clients_.push_back(std::make_unique<HttpClient>("127.0.0.1", cluster_.host(i).port(), true));
   }
 
+  void TearDown() override {
+    if (HasFailure()) std::cerr << cluster_.logs();
+  }
+
   HttpClient& client(std::size_t i) { return *clients_.at(i); }
 
   // Polls host `i` with `key` until it answers `status` + `code`, at most kPropagation.
@@ -47,8 +52,7 @@ class Propagation : public ::testing::Test {
     if (ok) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure()
            << "host " << i << " still answers " << describe(last) << " " << kPropagation.count()
-           << " ms after the change (wanted HTTP " << status << " " << code << ")\n"
-           << cluster_.logs();
+           << " ms after the change (wanted HTTP " << status << " " << code << ")";
   }
 
   ::testing::AssertionResult accepted_by(std::size_t i, const std::string& key) {

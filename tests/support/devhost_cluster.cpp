@@ -28,10 +28,18 @@ DevhostCluster::~DevhostCluster() {
   pg_.reset();
 }
 
-std::string DevhostCluster::logs() const {
+std::string DevhostCluster::logs(std::size_t lines) const {
   std::string out;
-  for (std::size_t i = 0; i < hosts_.size(); ++i)
-    out += "--- host " + std::to_string(i) + " stderr ---\n" + hosts_[i]->stderr_text();
+  for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    const std::string text = hosts_[i]->stderr_text();
+    std::size_t start = text.size(), newlines = 0;
+    while (start > 0) {
+      if (text[start - 1] == '\n' && ++newlines > lines) break;
+      --start;
+    }
+    out += "--- host " + std::to_string(i) + " stderr (last " + std::to_string(lines) +
+           " lines) ---\n" + text.substr(start);
+  }
   return out;
 }
 

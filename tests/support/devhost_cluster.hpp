@@ -30,8 +30,8 @@ class DevhostCluster {
   PgCluster& pg() noexcept { return *pg_; }
   std::size_t size() const noexcept { return hosts_.size(); }
   DevhostProcess& host(std::size_t i) { return *hosts_.at(i); }
-  // Every host's stderr, labelled, for a failure message.
-  std::string logs() const;
+  // The last `lines` lines of every host's stderr, labelled, for a failure message.
+  std::string logs(std::size_t lines = 40) const;
 
  private:
   std::unique_ptr<PgCluster> pg_;
