@@ -266,36 +266,48 @@ TEST(Outage, CachedKeysAnswer503AfterTheOfflineGrace) {
 }
 
 // The database server stays up but every connection to it is cut (a failover, a proxy restart,
-// an operator's pg_terminate_backend): the hosts reconnect their listeners by themselves and a
-// revocation made meanwhile is not lost.
+// an operator's pg_terminate_backend): the hosts reconnect their listeners by themselves, and a
+// revocation and a plan change made meanwhile are not lost.
 TEST(Outage, ChangesMadeWhileListenersReconnectAreNotLost) {
   DevhostCluster cluster(3);
   LogsOnFailure logs_on_failure{cluster};
-  AdminSession a(cluster.host(0).port(), "owner@brightsmiles.test");
-  const ApiKey key = a.create_key("Revoked while connections were cut");
+  AdminSession bright(cluster.host(0).port(), "owner@brightsmiles.test");
+  AdminSession lakeside(cluster.host(0).port(), "admin@lakeside.test");
+  const ApiKey revoked = bright.create_key("Revoked while connections were cut");
+  const ApiKey unplanned = lakeside.create_key("Plan cancelled while connections were cut");
   std::vector<std::unique_ptr<HttpClient>> clients;
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     clients.push_back(std::make_unique<HttpClient>("127.0.0.1", cluster.host(i).port(), true));
-    ASSERT_EQ(call_api(*clients[i], key.secret).status, 200);
+    ASSERT_EQ(call_api(*clients[i], revoked.secret).status, 200);  // cached on every host
+    ASSERT_EQ(call_api(*clients[i], unplanned.secret).status, 200);
   }
 
   cluster.pg().execute(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
       "WHERE pid <> pg_backend_pid() AND datname = current_database()");
-  // The revoke itself may meet a dead pooled connection first: 503, then healed.
-  HttpResult revoke;
+  // Each change may meet a dead pooled connection first (503, Retry-After), then a healed one.
+  HttpResult answer;
   ASSERT_TRUE(poll_until(kRecovery, [&] {
-    revoke = a.post("/plugins/api-access/keys/" + std::to_string(key.id) + "/revoke");
-    return revoke.status == 200;
-  }, 20ms)) << describe(revoke);
+    answer = bright.post("/plugins/api-access/keys/" + std::to_string(revoked.id) + "/revoke");
+    return answer.status == 200;
+  }, 20ms)) << "revoke: " << describe(answer);
+  ASSERT_TRUE(poll_until(kRecovery, [&] {
+    answer = lakeside.del("/billing/addons/api_access");
+    return answer.status / 100 == 2;
+  }, 20ms)) << "cancel addon: " << describe(answer);
 
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     HttpResult last;
-    // Reconnection with backoff plus the 1 s fallback poll from the recorded position.
+    // Reconnection with backoff, then the read from the recorded position (or the fallback
+    // poll, about every second).
     EXPECT_TRUE(poll_until(kRecovery, [&] {
-      last = call_api(*clients[i], key.secret);
+      last = call_api(*clients[i], revoked.secret);
       return describe(last) == "HTTP 401 revoked_api_key";
-    }, 5ms)) << "host " << i << " still answers " << describe(last);
+    }, 5ms)) << "host " << i << " still answers " << describe(last) << " for the revoked key";
+    EXPECT_TRUE(poll_until(kRecovery, [&] {
+      last = call_api(*clients[i], unplanned.secret);
+      return describe(last) == "HTTP 403 api_access_not_enabled";
+    }, 5ms)) << "host " << i << " still answers " << describe(last) << " for the cancelled plan";
   }
 }
 
