@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev   # never unversioned libboost-*: they pull 1.74
   libsoci-dev libbotan-2-dev libsqlite3-dev libpq-dev
+  zlib1g-dev                                                    # the devhost gzips pages
   postgresql                                                    # tests start a throwaway cluster
   libgtest-dev libgmock-dev libbenchmark-dev wrk
   chromium nodejs npm                                           # browser tests (playwright-core drives chromium)

@@ -1,103 +1,25 @@
 // End-to-end: the API Keys and Billing pages in headless Debian Chromium, driven by playwright-core,
-// against a real devhost (build-tree binary, fresh SQLite file, test clock), walked the way the
-// admin guide (shared/seed/api-access-and-keys.txt) walks a clinic admin through them.
-//
-// Run by ctest (tests/e2e/CMakeLists.txt) as `node --test e2e.test.js` with
-//   MDP_DEVHOST      the mdp-devhost binary (default: ../../build/dev/bin/mdp-devhost)
-//   MDP_SCREENSHOTS  where to save the screenshots (ctest: <build>/screenshots; the README's copies
-//                    in docs/screenshots are refreshed by pointing this there)
-//   MDP_CHROMIUM     the browser (default: /usr/bin/chromium; never a downloaded one)
-// The steps share one devhost and run in order: each builds on the keys the previous made.
+// against a real devhost (support.js), walked the way the admin guide walks a clinic admin
+// through them. The steps share one devhost and run in order: each builds on the keys the
+// previous made.
 'use strict';
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
+const { Harness, keyRow, last4 } = require('./support');
 
-let chromium;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch (e) {
-  throw new Error('playwright-core is missing: run `npm ci` in tests/e2e (scripts/test.sh does)');
-}
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const DEVHOST = process.env.MDP_DEVHOST || path.join(ROOT, 'build', 'dev', 'bin', 'mdp-devhost');
-const SHOTS = process.env.MDP_SCREENSHOTS || path.join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = process.env.MDP_CHROMIUM || '/usr/bin/chromium';
-const PASSWORD = 'devpass'; // the devhost's documented dev-only demo password
 const HOSTILE = '<img src=x onerror="window.__xss=1"><script>alert(1)</script>';
 const STEP = { timeout: 90_000 };
+const h = new Harness();
+const dialogs = h.problems; // native dialogs, page errors, CSP refusals: the pages must cause none
 
-let tmp, devhost, devhostLog = '', base, browser;
-const dialogs = []; // every native dialog any page opened: the pages must never open one
+const newPage = (opts) => h.newPage(opts);
+const login = (page, email) => h.login(page, email);
+const api = (secret, pathName) => h.api(secret, pathName);
+const shot = (page, name) => h.shot(page, name);
 
-// ---- the devhost -------------------------------------------------------------------------------
-function startDevhost() {
-  return new Promise((resolve, reject) => {
-    const db = path.join(tmp, 'devhost.sqlite');
-    devhost = spawn(DEVHOST, ['--listen', '127.0.0.1:0', '--test-clock', '--database', `sqlite:${db}`],
-      { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-    const onData = (chunk) => {
-      devhostLog += chunk.toString();
-      const m = devhostLog.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) resolve(m[1]);
-    };
-    devhost.stdout.on('data', onData);
-    devhost.stderr.on('data', onData);
-    devhost.on('error', reject);
-    devhost.on('exit', (code) => reject(new Error(`mdp-devhost exited (${code}) before listening:\n${devhostLog}`)));
-  });
-}
-
-function stopDevhost() {
-  return new Promise((resolve) => {
-    if (!devhost || devhost.exitCode !== null) return resolve();
-    devhost.removeAllListeners('exit');
-    devhost.on('exit', () => resolve());
-    devhost.kill('SIGTERM');
-  });
-}
-
-// ---- helpers -------------------------------------------------------------------------------
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, baseURL: base });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-  const page = await context.newPage();
-  page.on('dialog', async (d) => { dialogs.push(`${d.type()}: ${d.message()}`); await d.dismiss(); });
-  page.on('pageerror', (e) => dialogs.push(`pageerror: ${e.message}`));
-  return page;
-}
-
-// Logs in through the login page, as a person would.
-async function login(page, email) {
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await Promise.all([page.waitForURL(/\/settings$/), page.getByRole('button', { name: 'Log in' }).click()]);
-}
-
-async function api(secret, pathName = '/api/v1/patients') {
-  const r = await fetch(base + pathName, { headers: { Authorization: `Bearer ${secret}` } });
-  return { status: r.status, body: await r.json() };
-}
-
-const last4 = (secret) => secret.slice(-4);
-// A key's row, found by its masked preview (the page never shows more of a key).
-const keyRow = (page, secret) => page.locator('tbody tr', { hasText: `\u2026${last4(secret)}` });
-
-// The one-time secret is masked in every screenshot: a full key never lands in a file, even one
-// from a throwaway database (secret scanners cannot tell the difference).
-async function shot(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name), mask: [page.locator('#mdp-secret-value')] });
-}
-
-// Reads the one-time secret from the host's modal, checks what it says, closes it and waits for
-// the reload that leaves only the preview.
+// Reads the one-time secret from the host's modal, checks what it says, copies it, closes it and
+// waits for the reload that leaves only the preview.
 async function takeSecret(page, screenshotName) {
   const modal = page.locator('#mdp-secret');
   await modal.waitFor({ state: 'visible' });
@@ -116,25 +38,8 @@ async function takeSecret(page, screenshotName) {
   return secret;
 }
 
-// ---- setup -------------------------------------------------------------------------------
-before(async () => {
-  assert.ok(fs.existsSync(DEVHOST), `mdp-devhost not found at ${DEVHOST} (build it first)`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mdp-e2e-'));
-  base = await startDevhost();
-  // playwright gives each launch a fresh temporary profile (user-data-dir) and removes it after.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  await stopDevhost();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
+before(async () => { await h.start(); });
+after(async () => { await h.stop(); });
 
 // ---- the admin's walk through the guide ------------------------------------------------
 const admin = {}; // page and keys shared by the steps below
@@ -282,7 +187,7 @@ test('a hostile label is shown as text and runs nothing', STEP, async () => {
   await dialog.getByRole('button', { name: 'Generate key' }).click();
   admin.hostile = await takeSecret(page);
   const row = keyRow(page, admin.hostile);
-  assert.ok((await row.locator('th').textContent()).includes(HOSTILE), 'the label appears literally');
+  assert.ok((await row.locator(':scope > th').textContent()).includes(HOSTILE), 'the label appears literally');
   assert.equal(await page.locator('tbody img').count(), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.deepEqual(dialogs, [], 'no alert (or any native dialog) fired');
@@ -294,8 +199,7 @@ test('usage over days: the 30-day chart, the error rate and a spike mark (test c
   const daily = [4, 6, 5, 3, 5];
   for (const n of daily) {
     for (let i = 0; i < n; i++) assert.equal((await api(admin.hostile)).status, 200);
-    const r = await fetch(`${base}/__test/clock`, { method: 'POST', body: JSON.stringify({ advance_seconds: 86400 }) });
-    assert.equal(r.status, 200);
+    await h.advanceClock(86400);
   }
   for (let i = 0; i < 58; i++) assert.equal((await api(admin.hostile)).status, 200);
   await page.reload();
@@ -304,7 +208,7 @@ test('usage over days: the 30-day chart, the error rate and a spike mark (test c
   assert.equal(await row.locator('.facts div', { hasText: '30 days' }).locator('dd').textContent(), String(58 + 23));
   assert.match(await row.textContent(), /Spike today/);
   assert.match(await row.getByRole('img').getAttribute('aria-label'), /81 requests in total, peak 58 on \d{4}-\d\d-\d\d/);
-  assert.equal(await row.locator('.bar').count(), 30);
+  assert.equal(await row.locator('svg.chart rect').count(), 30);
   // The old key, replaced five days ago, still works for two more days.
   assert.match(await keyRow(page, admin.first).textContent(), /\(in 2 days\)/);
   await shot(page, 'api-keys.png');

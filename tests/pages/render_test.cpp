@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "render/assets.hpp"
 #include "render/render.hpp"
 
 namespace json = boost::json;
@@ -140,9 +141,29 @@ TEST(Render, BarChartIsOneLabelledImageWithHoverPerBar) {
                                           json::object{{"label", "2026-11-27"}, {"value", 10}}}}};
   auto html = render_ok(page(json::array{chart}));
   EXPECT_NE(html.find("role=\"img\" aria-label=\"Requests per day: 50 requests in total, peak 40 on 2026-11-26\""), std::string::npos);
-  EXPECT_NE(html.find("style=\"height:100.0%\" title=\"2026-11-26: 40 requests\""), std::string::npos);
-  EXPECT_NE(html.find("style=\"height:25.0%\""), std::string::npos);
-  EXPECT_NE(html.find("bar tone-warning nonzero"), std::string::npos);
+  // Heights relative to the peak, in SVG attributes (no inline style: a strict CSP holds).
+  EXPECT_NE(html.find("height=\"100.0\" class=\"tone-warning\"><title>2026-11-26: 40 requests</title>"), std::string::npos);
+  EXPECT_NE(html.find("height=\"25.0\"><title>2026-11-27: 10 requests</title>"), std::string::npos);
+  EXPECT_NE(html.find("class=\"zero\"><title>2026-11-25: 0 requests</title>"), std::string::npos);
+  EXPECT_EQ(html.find("style="), std::string::npos);
+  // The scale's maximum is written out, and every value is in a table for keyboard and screen readers.
+  EXPECT_NE(html.find("<span>max 40 requests</span>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><th scope=\"row\">2026-11-26</th><td>40</td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><th scope=\"row\">2026-11-25</th><td>0</td></tr>"), std::string::npos);
+}
+
+TEST(Render, BarChartsShareAScaleWhenGivenOne) {
+  json::object chart{{"type", "bar_chart"}, {"label", "Requests"}, {"unit", "requests"}, {"max", 200},
+                     {"bars", json::array{json::object{{"label", "a"}, {"value", 50}}}}};
+  auto html = render_ok(page(json::array{chart}));
+  EXPECT_NE(html.find("<span>max 200 requests</span>"), std::string::npos);
+  EXPECT_NE(html.find("height=\"25.0\"><title>a: 50 requests</title>"), std::string::npos);
+  // A scale below the chart's own peak would cut bars off: the peak wins.
+  chart["max"] = 10;
+  html = render_ok(page(json::array{chart}));
+  EXPECT_NE(html.find("<span>max 50 requests</span>"), std::string::npos);
+  chart["max"] = "big";
+  EXPECT_NE(validate_view_model(page(json::array{chart})), "");
 }
 
 TEST(Render, TimeShowsRelativeTextAndExactTimeOnHover) {
@@ -256,4 +277,27 @@ TEST(Render, SettingsIndexAndMessagePages) {
   html = render_message_page(chrome(), "You don't have permission to open this page", kHostile);
   EXPECT_NE(html.find("You don&#39;t have permission"), std::string::npos);
   EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+}
+
+// A strict Content-Security-Policy (script-src 'self'; style-src 'self') must hold: pages load
+// the stylesheet and the script from /assets/ by a versioned URL and carry no inline code.
+TEST(Render, PagesCarryNoInlineScriptOrStyle) {
+  std::vector<std::string> pages{render_settings_index(chrome()), render_login_page(),
+                                 render_message_page(chrome(), "Forbidden", "No.")};
+  for (const auto& html : pages) {
+    EXPECT_EQ(html.find("<style"), std::string::npos);
+    EXPECT_EQ(html.find("style="), std::string::npos);
+    EXPECT_EQ(html.find(" onclick"), std::string::npos);
+    EXPECT_EQ(html.find("<script>"), std::string::npos);
+    EXPECT_NE(html.find("<link rel=\"stylesheet\" href=\"/assets/app.css?v="), std::string::npos);
+  }
+  EXPECT_NE(pages[0].find("<script src=\"/assets/app.js?v="), std::string::npos);
+  EXPECT_NE(pages[1].find("<script src=\"/assets/login.js?v="), std::string::npos);
+  const Asset* css = find_asset("app.css");
+  ASSERT_NE(css, nullptr);
+  EXPECT_EQ(css->version.size(), 16u);
+  EXPECT_NE(css->body.find("prefers-color-scheme: dark"), std::string::npos);
+  EXPECT_EQ(asset_url("app.css"), "/assets/app.css?v=" + std::string(css->version));
+  EXPECT_EQ(find_asset("../app.css"), nullptr);
+  EXPECT_EQ(find_asset("missing.js"), nullptr);
 }

@@ -14,6 +14,8 @@
 #include <boost/url/url_view.hpp>
 #include <soci/soci.h>
 
+#include "app/compression.hpp"
+#include "render/assets.hpp"
 #include "render/render.hpp"
 #include "services/host_schema.hpp"
 
@@ -267,6 +269,7 @@ struct Application::Impl {
 
     if ((!segs.empty() && segs[0] == "api") || path == "/demo/ping") return public_api(req, url);
     if (!segs.empty() && segs[0] == "__test") return test_clock_route(req, path);
+    if (!segs.empty() && segs[0] == "assets") return static_asset(req, url, segs);
 
     if (path == "/login") {
       if (req.method == "GET") {
@@ -322,6 +325,28 @@ struct Application::Impl {
   }
 
   static HttpResponse not_found() { return json_error(404, "not_found", "No such route."); }
+
+  // --- page assets ----------------------------------------------------------------------------
+  // /assets/<name>: the stylesheet and scripts pages load (render/assets.hpp). Pages ask for
+  // ?v=<content hash>, which may be cached for good; any other URL is revalidated by ETag.
+  static HttpResponse static_asset(const HttpRequest& req, const boost::urls::url_view& url,
+                                   const std::vector<std::string>& segs) {
+    if (req.method != "GET") return json_error(405, "method_not_allowed", "Use GET.");
+    const render::Asset* a = segs.size() == 2 ? render::find_asset(segs[1]) : nullptr;
+    if (a == nullptr) return not_found();
+    const std::string etag = "\"" + std::string(a->version) + "\"";
+    const auto v = url.params().find("v");
+    const bool versioned = v != url.params().end() && (*v).value == a->version;
+    HttpResponse r{200, std::string(a->content_type), {}, {}};
+    r.headers.emplace_back("ETag", etag);
+    r.headers.emplace_back("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache");
+    if (req.header("If-None-Match") == etag) {
+      r.status = 304;
+      return r;
+    }
+    r.body = std::string(a->body);
+    return r;
+  }
 
   // --- login --------------------------------------------------------------------------------
   HttpResponse login(const HttpRequest& req) {
@@ -643,7 +668,9 @@ Application::~Application() = default;
 
 HttpResponse Application::handle(const HttpRequest& request) noexcept {
   try {
-    return impl_->handle(request);
+    HttpResponse response = impl_->handle(request);
+    maybe_gzip(request, response);  // pages and assets only (app/compression.hpp)
+    return response;
   } catch (const std::exception& e) {
     try {
       StderrLog("devhost").write(host::LogLevel::error, std::string("request failed: ") + e.what());

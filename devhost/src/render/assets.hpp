@@ -1,12 +1,28 @@
-// The CSS, the plain JavaScript and the host dialogs every rendered page carries inline, so the
-// devhost needs no static-file route and a page is one response.
+// The files every rendered page loads (assets/app.css, assets/app.js, assets/login.js), embedded
+// at build time (cmake/EmbedAssets.cmake) and served by the devhost under /assets/<name>, plus
+// the host's own dialogs that every settings page carries.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace mdp::devhost::render {
-extern const std::string_view kCss;
-extern const std::string_view kJs;       // actions, modals, confirmations, one-time secret, avatar menu
-extern const std::string_view kDialogs;  // the host's confirm and one-time secret <dialog>s
-extern const std::string_view kLoginJs;
+
+struct Asset {
+  std::string_view name;          // e.g. "app.css"
+  std::string_view content_type;  // e.g. "text/css; charset=utf-8"
+  std::string_view version;       // 16 hex digits of the content's SHA-256
+  std::string_view body;
+};
+
+// The asset called `name`, or nullptr.
+const Asset* find_asset(std::string_view name) noexcept;
+
+// "/assets/<name>?v=<version>": the URL pages use, so a browser may cache it for good.
+std::string asset_url(std::string_view name);
+
+// The host's confirm and one-time-secret <dialog>s (HTML).
+extern const std::string_view kDialogs;
+
 }  // namespace mdp::devhost::render

@@ -274,15 +274,16 @@ class Walker {
   void table(const json::object& o, const std::string& at) {
     const auto* cols = opt_array(o, "columns", at);
     if (cols == nullptr || cols->empty()) fail(at + ".columns", "required: at least one column");
-    std::vector<std::string> keys;
-    out += "<div class=\"table-wrap\"><table class=\"vm-table\">";
+    std::vector<std::string> keys, labels;
+    out += "<table class=\"vm-table\">";
     if (auto c = opt_str(o, "caption", at)) out += "<caption>" + escape_html(*c) + "</caption>";
     out += "<thead><tr>";
     for (std::size_t i = 0; i < cols->size(); ++i) {
       auto cat = at + ".columns[" + std::to_string(i) + "]";
       const auto& col = object((*cols)[i], cat);
       keys.emplace_back(str(col, "key", cat));
-      out += "<th scope=\"col\">" + escape_html(str(col, "label", cat)) + "</th>";
+      labels.push_back(escape_html(str(col, "label", cat)));
+      out += "<th scope=\"col\">" + labels.back() + "</th>";
     }
     const auto* rows = opt_array(o, "rows", at);
     if (rows == nullptr) fail(at + ".rows", "required: an array of rows");
@@ -306,20 +307,21 @@ class Walker {
       const auto& cells = cells_v->as_object();
       for (std::size_t c = 0; c < keys.size(); ++c) {
         const bool head = c == 0;
-        out += head ? "<th scope=\"row\">" : "<td>";
+        // data-label: the column's name, shown above the value when the row becomes a card.
+        out += head ? "<th scope=\"row\">" : "<td data-label=\"" + labels[c] + "\">";
         if (const auto* cell = cells.if_contains(keys[c]))
           inline_value(*cell, rat + ".cells." + keys[c]);
         out += head ? "</th>" : "</td>";
       }
       if (any_actions) {
-        out += "<td class=\"row-actions\">";
+        out += "<td class=\"row-actions\"><div class=\"actions-list\">";
         if (const auto* acts = opt_array(row, "actions", rat))
           for (std::size_t i = 0; i < acts->size(); ++i) button((*acts)[i], rat + ".actions[" + std::to_string(i) + "]");
-        out += "</td>";
+        out += "</div></td>";
       }
       out += "</tr>";
     }
-    out += "</tbody></table></div>";
+    out += "</tbody></table>";
   }
 
   void facts(const json::object& o, const std::string& at) {
@@ -358,20 +360,41 @@ class Walker {
       total += bar.value;
       parsed.push_back(bar);
     }
+    // An optional shared scale, so charts in different rows compare; never below this chart's peak.
+    double scale = max;
+    if (const auto* m = o.if_contains("max"); m && !m->is_null()) scale = std::max(scale, number(*m, at + ".max"));
     std::string unit_sfx = unit.empty() ? "" : " " + std::string(unit);
     std::string aria = std::string(label) + ": " + format_number(total) + unit_sfx + " in total";
     if (max > 0) aria += ", peak " + format_number(max) + " on " + std::string(peak_label);
-    out += "<div class=\"chart\" role=\"img\" aria-label=\"" + escape_html(aria) + "\">";
-    for (const auto& b : parsed) {
-      char pct[32];
-      std::snprintf(pct, sizeof pct, "%.1f", max > 0 ? b.value / max * 100.0 : 0.0);
-      out += "<span class=\"bar";
-      if (!b.tone.empty()) out += " tone-" + std::string(b.tone);
-      if (b.value > 0) out += " nonzero";
-      out += "\" style=\"height:" + std::string(pct) + "%\" title=\"" +
-             escape_html(std::string(b.label) + ": " + format_number(b.value) + unit_sfx) + "\"></span>";
+    // An SVG (geometry in attributes, colours in the stylesheet: no inline style), the scale's
+    // maximum as text, and every value in a table behind a disclosure for keyboard and
+    // screen-reader users.
+    out += "<div class=\"chart-wrap\"><p class=\"chart-scale\"><span>" +
+           escape_html(scale > 0 ? "max " + format_number(scale) + unit_sfx
+                                 : "no " + std::string(unit.empty() ? "values" : unit)) +
+           "</span></p>";
+    const std::size_t n = parsed.size();
+    out += "<svg class=\"chart\" viewBox=\"0 0 " + std::to_string(std::max<std::size_t>(n, 1) * 10) +
+           " 100\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"" + escape_html(aria) + "\">";
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& b = parsed[i];
+      char h[32], y[32];
+      const double height = b.value > 0 && scale > 0 ? std::max(3.0, b.value / scale * 100.0) : 2.0;
+      std::snprintf(h, sizeof h, "%.1f", height);
+      std::snprintf(y, sizeof y, "%.1f", 100.0 - height);
+      out += "<rect x=\"" + std::to_string(i * 10 + 1) + "\" y=\"" + y + "\" width=\"8\" height=\"" + h + "\"";
+      std::string cls = b.value > 0 ? "" : "zero";
+      if (!b.tone.empty()) cls += (cls.empty() ? "tone-" : " tone-") + std::string(b.tone);
+      if (!cls.empty()) out += " class=\"" + cls + "\"";
+      out += "><title>" + escape_html(std::string(b.label) + ": " + format_number(b.value) + unit_sfx) + "</title></rect>";
     }
-    out += "</div>";
+    out += "</svg><details class=\"chart-values\"><summary>Values<span class=\"visually-hidden\"> of " +
+           escape_html(label) + "</span></summary><table><caption class=\"visually-hidden\">" + escape_html(label) +
+           "</caption><thead class=\"visually-hidden\"><tr><th scope=\"col\">Bar</th><th scope=\"col\">" +
+           escape_html(unit.empty() ? std::string_view("Value") : unit) + "</th></tr></thead><tbody>";
+    for (const auto& b : parsed)
+      out += "<tr><th scope=\"row\">" + escape_html(b.label) + "</th><td>" + format_number(b.value) + "</td></tr>";
+    out += "</tbody></table></details></div>";
   }
 
   void form(const json::object& o, const std::string& at) {
@@ -621,9 +644,7 @@ std::string shell(const PageChrome& chrome, std::string_view main_html) {
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
   out += "<meta name=\"csrf-token\" content=\"" + escape_html(chrome.csrf_token) + "\">";
   out += "<title>" + escape_html(chrome.title.empty() ? "Settings" : chrome.title) + " · MyDentalPractice</title>";
-  out += "<style>";
-  out += kCss;
-  out += "</style></head><body>";
+  out += "<link rel=\"stylesheet\" href=\"" + asset_url("app.css") + "\"></head><body>";
   out += "<a class=\"skip\" href=\"#main\">Skip to content</a>";
   out += "<header class=\"topbar\"><a class=\"brand\" href=\"/settings\">MyDentalPractice</a>";
   if (!chrome.clinic_name.empty()) out += "<span class=\"clinic\">" + escape_html(chrome.clinic_name) + "</span>";
@@ -659,9 +680,7 @@ std::string shell(const PageChrome& chrome, std::string_view main_html) {
   out += main_html;
   out += "</main></div>";
   out += kDialogs;
-  out += "<script>";
-  out += kJs;
-  out += "</script></body></html>";
+  out += "<script src=\"" + asset_url("app.js") + "\"></script></body></html>";
   return out;
 }
 
@@ -742,9 +761,8 @@ std::string render_login_page(std::string_view next_path) {
   std::string next = is_safe_next(next_path) ? std::string(next_path) : "/settings";
   std::string out;
   out += "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Log in · MyDentalPractice</title><style>";
-  out += kCss;
-  out += "</style></head><body class=\"login-body\"><main id=\"main\" class=\"login\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Log in · MyDentalPractice</title>"
+         "<link rel=\"stylesheet\" href=\"" + asset_url("app.css") + "\"></head><body class=\"login-body\"><main id=\"main\" class=\"login\">"
          "<h1>MyDentalPractice</h1><p class=\"page-desc\">Log in to manage your clinic.</p>"
          "<form id=\"login-form\" class=\"vm-form\" data-next=\"" + escape_html(next) + "\">"
          "<div class=\"field\"><label for=\"login-email\">Email</label>"
@@ -754,9 +772,8 @@ std::string render_login_page(std::string_view next_path) {
          "<p class=\"form-error\" role=\"alert\" hidden></p>"
          "<div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\">Log in</button></div></form>"
          "<p class=\"hint\">Development host only: the demo accounts (owner@brightsmiles.test, frontdesk@brightsmiles.test, "
-         "admin@downtown.test, admin@lakeside.test) use the password <code>devpass</code>.</p></main><script>";
-  out += kLoginJs;
-  out += "</script></body></html>";
+         "admin@downtown.test, admin@lakeside.test) use the password <code>devpass</code>.</p></main>"
+         "<script src=\"" + asset_url("login.js") + "\"></script></body></html>";
   return out;
 }
 

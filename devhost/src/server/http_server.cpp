@@ -1,5 +1,6 @@
 #include "server/http_server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <csignal>
@@ -153,7 +154,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res->version(version);
     res->result(static_cast<unsigned>(out.status));
     res->set(http::field::content_type, out.content_type);
-    res->set(http::field::cache_control, "no-store");
+    // no-store unless the application chose a policy (page assets are cacheable by version).
+    const bool own_cache_policy = std::any_of(out.headers.begin(), out.headers.end(), [](const auto& h) {
+      return iequals(h.first, "Cache-Control");
+    });
+    if (!own_cache_policy) res->set(http::field::cache_control, "no-store");
     res->set("X-Content-Type-Options", "nosniff");
     if (out.content_type.rfind("text/html", 0) == 0) {
       res->set("X-Frame-Options", "DENY");
