@@ -12,6 +12,8 @@
 
 #include "auth/change_feed.hpp"
 #include "auth/entitlements.hpp"
+#include "auth/failure_throttle.hpp"
+#include "auth/miss_cache.hpp"
 #include "auth/hasher_pool.hpp"
 #include "auth/key_cache.hpp"
 #include "auth/key_loader.hpp"
@@ -39,6 +41,8 @@ struct PluginContext {
   KeyStore keys;
   UsageStore usage;
   KeyCache cache;
+  MissCache misses;          // well-formed keys the database did not hold
+  FailureThrottle throttle;  // invalid keys per client address
   Entitlements plans;
   HasherPool hashers;
   KeyLoader loader;

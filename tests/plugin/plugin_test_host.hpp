@@ -213,6 +213,14 @@ class FakeApiRequest final : public host::ApiRequest {
   std::string client_address_ = "192.0.2.10";
 };
 
+// The error code of a refusal's JSON body ("<not json: ...>" if it is not JSON).
+inline std::string code_of(const host::ApiDecision& d) {
+  boost::json::error_code ec;
+  auto v = boost::json::parse(d.body, ec);
+  if (ec) return "<not json: " + d.body + ">";
+  return std::string(v.at("error").at("code").as_string());
+}
+
 struct RouteResult {
   int status = 0;
   boost::json::value json;

@@ -16,13 +16,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string code_of(const host::ApiDecision& d) {
-  json::error_code ec;
-  auto v = json::parse(d.body, ec);
-  if (ec) return "<not json: " + d.body + ">";
-  return std::string(v.at("error").at("code").as_string());
-}
-
 class HookTest : public PluginTest {};
 
 TEST_P(HookTest, ValidKeyIsAllowedAsItsClinic) {
@@ -317,7 +310,7 @@ TEST_P(HookTest, ArbitraryInputNeverCrashesOrLetsAnythingIn) {
     if (d.allowed) {  // only the real key can get in, and only as its clinic
       EXPECT_EQ(d.clinic_id, kClinicA);
     } else {
-      EXPECT_TRUE(d.status == 401 || d.status == 403) << d.status;
+      EXPECT_TRUE(d.status == 401 || d.status == 403 || d.status == 429) << d.status;
       EXPECT_FALSE(d.body.empty());
       EXPECT_EQ(d.body.find(secret), std::string::npos);
     }

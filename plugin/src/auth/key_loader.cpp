@@ -4,104 +4,121 @@
 
 namespace mdp::api_access {
 
-struct KeyLoader::Indicators {
-  soci::indicator revoked = soci::i_null, expires = soci::i_null;
+namespace {
+inline constexpr std::chrono::milliseconds kLeaseTimeout{1000};
+inline constexpr int kAttempts = 3;  // reads retried when a change was applied meanwhile
+constexpr const char* kByHash =
+    "SELECT id, clinic_id, scopes, preview, revoked_at, expires_at "
+    "FROM api_access_keys WHERE key_hash = :h";
+}  // namespace
+
+struct KeyLoader::Row {
+  std::string hash_hex;
+  long long id = 0, clinic = 0, revoked = 0, expires = 0;
+  std::string scopes, preview;
+  soci::indicator i_revoked = soci::i_null, i_expires = soci::i_null;
 };
 
-namespace {
-inline constexpr std::chrono::milliseconds kLoaderLeaseTimeout{2000};
-}
+struct KeyLoader::Held {
+  explicit Held(host::Database& db) : lease(db, kLeaseTimeout) {}
+  host::SessionLease lease;
+  Row row;  // bound to the statement
+  std::unique_ptr<soci::statement> by_hash;
+};
 
 KeyLoader::KeyLoader(host::Database& db, KeyCache& cache, Entitlements& plans)
-    : db_(db), cache_(cache), plans_(plans), ind_(std::make_unique<Indicators>()) {}
+    : db_(db), cache_(cache), plans_(plans) {}
 
 KeyLoader::~KeyLoader() { close(); }
 
-void KeyLoader::drop() noexcept {
-  by_hash_.reset();
-  by_id_.reset();
-  lease_.reset();
-}
-
 void KeyLoader::close() noexcept {
-  std::lock_guard guard(mutex_);
-  drop();
+  std::lock_guard guard(held_mutex_);
+  held_.reset();
 }
 
-bool KeyLoader::ensure_open() {
-  if (by_hash_) return true;
-  lease_.emplace(db_, kLoaderLeaseTimeout);
-  if (!*lease_) {
-    lease_.reset();
-    return false;
+bool KeyLoader::read_held(const Digest& digest, Row& out) {
+  if (!held_) {
+    auto h = std::make_unique<Held>(db_);
+    if (!h->lease) return read_pooled(digest, out);  // none free now: try like any other miss
+    soci::session& sql = *h->lease;
+    h->by_hash = std::make_unique<soci::statement>(
+        (sql.prepare << kByHash, soci::into(h->row.id), soci::into(h->row.clinic),
+         soci::into(h->row.scopes), soci::into(h->row.preview),
+         soci::into(h->row.revoked, h->row.i_revoked), soci::into(h->row.expires, h->row.i_expires),
+         soci::use(h->row.hash_hex)));
+    held_ = std::move(h);
   }
-  soci::session& sql = **lease_;
-  by_hash_ = std::make_unique<soci::statement>(
-      (sql.prepare << "SELECT id, clinic_id, scopes, preview, revoked_at, expires_at "
-                      "FROM api_access_keys WHERE key_hash = :h",
-       soci::into(id_), soci::into(clinic_), soci::into(scopes_), soci::into(preview_),
-       soci::into(revoked_, ind_->revoked), soci::into(expires_, ind_->expires),
-       soci::use(hash_hex_)));
-  by_id_ = std::make_unique<soci::statement>(
-      (sql.prepare << "SELECT revoked_at, expires_at FROM api_access_keys WHERE id = :id",
-       soci::into(revoked_, ind_->revoked), soci::into(expires_, ind_->expires),
-       soci::use(state_id_)));
-  return true;
+  Row& r = held_->row;
+  r.hash_hex = to_hex(digest);
+  r.i_revoked = r.i_expires = soci::i_null;
+  const bool found = held_->by_hash->execute(true);
+  // Step to the end so SQLite closes its read transaction (a statement left mid-result would
+  // pin a snapshot and, without WAL, block writers).
+  if (found) held_->by_hash->fetch();
+  if (found) out = r;
+  return found;
+}
+
+bool KeyLoader::read_pooled(const Digest& digest, Row& r) {
+  host::SessionLease lease(db_, kLeaseTimeout);
+  if (!lease) throw std::runtime_error("no database session");
+  r.hash_hex = to_hex(digest);
+  soci::statement st = ((*lease).prepare << kByHash, soci::into(r.id), soci::into(r.clinic),
+                        soci::into(r.scopes), soci::into(r.preview),
+                        soci::into(r.revoked, r.i_revoked), soci::into(r.expires, r.i_expires),
+                        soci::use(r.hash_hex));
+  const bool found = st.execute(true);
+  if (found) st.fetch();
+  return found;
 }
 
 KeyLoader::Result KeyLoader::load(const Digest& digest) noexcept {
-  std::lock_guard guard(mutex_);
-  // Another request may have loaded it while this one waited for the mutex.
-  if (CacheEntry* e = cache_.find(digest)) return {Outcome::found, e};
-  try {
-    if (!ensure_open()) return {Outcome::unavailable, nullptr};
-    hash_hex_ = to_hex(digest);
-    ind_->revoked = ind_->expires = soci::i_null;
-    const bool found = by_hash_->execute(true);
-    // Step to the end so SQLite closes its read transaction (a statement left mid-result would
-    // pin a snapshot and, without WAL, block writers).
-    if (found) by_hash_->fetch();
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    // Another request may have loaded it meanwhile.
+    if (CacheEntry* e = cache_.find(digest)) return {Outcome::found, e};
+    const std::uint64_t epoch = epoch_.load(std::memory_order_seq_cst);
+    Row row;
+    bool found = false;
+    try {
+      std::unique_lock held(held_mutex_, std::try_to_lock);
+      if (held.owns_lock()) {
+        try {
+          found = read_held(digest, row);
+        } catch (...) {
+          held_.reset();  // a dead connection: give it back, the pool heals it
+          throw;
+        }
+      } else {
+        found = read_pooled(digest, row);
+      }
+    } catch (...) {
+      return {Outcome::unavailable, nullptr};
+    }
     if (!found) return {Outcome::unknown, nullptr};
-    auto e = std::make_unique<CacheEntry>();
-    e->digest = digest;
-    e->key_id = id_;
-    e->clinic_id = clinic_;
-    e->scopes = split_scopes(scopes_);
-    e->preview = preview_;
-    e->plan = plans_.for_clinic(clinic_);
-    e->revoked.store(ind_->revoked == soci::i_ok, std::memory_order_relaxed);
-    e->expires_at.store(ind_->expires == soci::i_ok ? expires_ : kNever, std::memory_order_relaxed);
-    return {Outcome::found, cache_.insert(std::move(e))};
-  } catch (...) {
-    drop();
-    return {Outcome::unavailable, nullptr};
+    try {
+      auto e = std::make_unique<CacheEntry>();
+      e->digest = digest;
+      e->key_id = row.id;
+      e->clinic_id = row.clinic;
+      e->scopes = split_scopes(row.scopes);
+      e->preview = row.preview;
+      e->plan = plans_.for_clinic(row.clinic);
+      e->revoked.store(row.i_revoked == soci::i_ok, std::memory_order_relaxed);
+      e->expires_at.store(row.i_expires == soci::i_ok ? row.expires : kNever,
+                          std::memory_order_relaxed);
+      std::lock_guard guard(insert_mutex_);
+      if (epoch_.load(std::memory_order_seq_cst) != epoch) continue;  // read again
+      return {Outcome::found, cache_.insert(std::move(e))};
+    } catch (...) {
+      return {Outcome::unavailable, nullptr};
+    }
   }
-}
-
-bool KeyLoader::refresh(KeyId id) noexcept {
-  std::lock_guard guard(mutex_);
-  try {
-    CacheEntry* e = cache_.by_id(id);
-    if (e == nullptr) return true;
-    if (!ensure_open()) return false;
-    state_id_ = id;
-    ind_->revoked = ind_->expires = soci::i_null;
-    const bool found = by_id_->execute(true);
-    if (found) by_id_->fetch();
-    // A key deleted from the database behind our back is treated as revoked.
-    const bool revoked = !found || ind_->revoked == soci::i_ok;
-    e->expires_at.store(found && ind_->expires == soci::i_ok ? expires_ : kNever,
-                        std::memory_order_release);
-    if (revoked) e->revoked.store(true, std::memory_order_release);  // never un-revoked
-    return true;
-  } catch (...) {
-    drop();
-    return false;
-  }
+  return {Outcome::unavailable, nullptr};  // changes kept arriving: let the client retry
 }
 
 void KeyLoader::apply(KeyId id, bool revoked, std::optional<Micros> expires_at) noexcept {
-  std::lock_guard guard(mutex_);
+  std::lock_guard guard(insert_mutex_);
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
   try {
     CacheEntry* e = cache_.by_id(id);
     if (e == nullptr) return;

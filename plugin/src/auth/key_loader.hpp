@@ -1,17 +1,23 @@
-// The request hook's slow path: loads a key the cache has not seen from the database, and
-// refreshes a cached key's mutable state (revoked, expires_at) after a change.
+// The request hook's slow path: loads a key the cache has not seen from the database, and sets
+// a cached key's mutable state (revoked, expires_at) after a change (admin routes, change feed).
 //
-// One session leased from the host's pool and held by this object (misses are rare), with its
-// two statements prepared once; a mutex serialises both operations. That mutex is also what
-// keeps the cache fresh: a revocation commits in the database and THEN calls refresh(), which
-// waits for any load() in flight. So a load that read the key before the revocation has
-// inserted its entry before refresh() runs (and refresh() updates it), and a load after the
-// commit reads the revoked state. No ordering leaves a stale entry.
+// No lock is held while the database is read, so misses never queue behind each other: a miss
+// uses the loader's own session (held, with its statement prepared once) when it is free, and
+// otherwise borrows a session from the host's pool for that one lookup.
 //
-// Errors: a failed statement drops the session and both statements; the next call leases and
-// prepares again. Nothing throws out of this class.
+// Freshness: apply() bumps an epoch under `insert_mutex_`; load() notes the epoch before it
+// reads and inserts its entry under the same mutex only if the epoch has not moved (otherwise
+// it reads again). So a load that read a key before a revocation was applied can never insert
+// the stale "active" after apply() looked for the entry and found none: either it sees the bump
+// and re-reads (the revocation is committed by then), or its insert comes first and apply()
+// finds the entry. apply() runs only after the change committed.
+//
+// Errors: a failed statement drops the held session (the next call leases again) and answers
+// unavailable. Nothing throws out of this class.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,8 +28,9 @@
 #include "mdp/host/services.hpp"
 
 namespace soci {
+class session;
 class statement;
-}
+}  // namespace soci
 
 namespace mdp::api_access {
 
@@ -38,34 +45,28 @@ class KeyLoader {
   KeyLoader(host::Database& db, KeyCache& cache, Entitlements& plans);
   ~KeyLoader();
 
-  // Looks `digest` up in the database and caches it when found.
+  // Looks `digest` up in the database and caches it when found. Any thread, concurrently.
   Result load(const Digest& digest) noexcept;
-  // Re-reads a cached key's state (no-op if the key is not cached). False on a database error.
-  bool refresh(KeyId id) noexcept;
-  // Sets a cached key's state from a record the caller just committed (the admin routes), under
-  // the same mutex as load(). No-op if the key is not cached.
+  // Sets a cached key's state from the database's current state (the caller read or committed
+  // it). No-op if the key is not cached. Revoked is never undone.
   void apply(KeyId id, bool revoked, std::optional<Micros> expires_at) noexcept;
-  // Gives the session back to the host (Plugin::on_stop). Later calls lease again.
+  // Gives the held session back to the host (Plugin::on_stop). Later calls lease again.
   void close() noexcept;
 
  private:
-  bool ensure_open();  // under mutex_
-  void drop() noexcept;
+  struct Row;
+  struct Held;  // the held session and its prepared statement
+  bool read_held(const Digest& digest, Row& row);  // under held_mutex_
+  bool read_pooled(const Digest& digest, Row& row);
 
   host::Database& db_;
   KeyCache& cache_;
   Entitlements& plans_;
 
-  std::mutex mutex_;
-  std::optional<host::SessionLease> lease_;
-  std::unique_ptr<soci::statement> by_hash_;
-  std::unique_ptr<soci::statement> by_id_;
-  // Bound variables of the two statements.
-  std::string hash_hex_;
-  long long id_ = 0, clinic_ = 0, revoked_ = 0, expires_ = 0, state_id_ = 0;
-  std::string scopes_, preview_;
-  struct Indicators;
-  std::unique_ptr<Indicators> ind_;
+  std::mutex held_mutex_;  // the held session: one user at a time (others use the pool)
+  std::unique_ptr<Held> held_;
+  std::mutex insert_mutex_;  // orders inserts against apply()
+  std::atomic<std::uint64_t> epoch_{0};
 };
 
 }  // namespace mdp::api_access

@@ -122,6 +122,9 @@ RequestHook::RequestHook(std::shared_ptr<PluginContext> ctx)
       not_enabled_(error_body("api_access_not_enabled",
                               "The clinic's plan does not include API access. A clinic admin can "
                               "enable it under Settings > Billing & Subscription.")),
+      throttled_(error_body("too_many_failed_attempts",
+                            "Too many invalid API keys came from this address. Wait for the time "
+                            "in Retry-After, then check that the key was copied whole.")),
       unavailable_(error_body("service_unavailable",
                               "The API key could not be checked right now. Try again shortly.")) {}
 
@@ -131,6 +134,14 @@ void RequestHook::refuse(host::ApiDecision& d, int status, const std::string& bo
   d.status = status;
   try {
     d.body = body;
+  } catch (...) {
+  }
+}
+
+void RequestHook::invalid(host::ApiDecision& d, const host::ApiRequest& req) const noexcept {
+  refuse(d, 401, invalid_);
+  try {
+    ctx_->throttle.failed(req.client_address(), ctx_->now());
   } catch (...) {
   }
 }
@@ -168,26 +179,34 @@ void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision&
     if (n > kMaxHeaderLines) conflict = true;
     for (std::size_t i = 0; i < std::min(n, kMaxHeaderLines); ++i) offer(trim(lines[i]));
 
-    if (conflict) return refuse(d, 401, invalid_);
+    PluginContext& ctx = *ctx_;
     if (!present) {
       refuse(d, 401, missing_);
       d.www_authenticate = "Bearer";
       return;
     }
-    if (!matches_grammar(key)) return refuse(d, 401, invalid_);
+    if (conflict || !matches_grammar(key)) return invalid(d, req);
 
-    PluginContext& ctx = *ctx_;
     const Digest digest = ctx.hashers.sha256(key);
+    // The cache compares all 32 bytes of the digest: a hit is the key (SHA-256 collisions
+    // aside), so no second comparison follows.
     CacheEntry* e = ctx.cache.find(digest);
     if (e == nullptr) {
-      if (!ctx.hashers.checksum_ok(key)) return refuse(d, 401, invalid_);
+      // Not a key this process knows: the address's recent failures may bar a lookup.
+      if (const int wait = ctx.throttle.retry_after(req.client_address(), ctx.now()); wait > 0) {
+        refuse(d, 429, throttled_);
+        d.retry_after = wait;
+        return;
+      }
+      if (!ctx.hashers.checksum_ok(key) || ctx.misses.contains(digest)) return invalid(d, req);
       const auto r = ctx.loader.load(digest);
       if (r.outcome == KeyLoader::Outcome::unavailable) return unavailable(d);
-      if (r.outcome == KeyLoader::Outcome::unknown) return refuse(d, 401, invalid_);
+      if (r.outcome == KeyLoader::Outcome::unknown) {
+        ctx.misses.add(digest);
+        return invalid(d, req);
+      }
       e = r.entry;
     }
-    if (!Botan::constant_time_compare(e->digest.data(), digest.data(), digest.size()))
-      return refuse(d, 401, invalid_);
 
     // From here on the key is known: every outcome counts against it.
     d.token = reinterpret_cast<std::uintptr_t>(e);

@@ -4,9 +4,12 @@
 //   2. keys from Authorization: Bearer / X-API-Key: none 401 missing_api_key (+ WWW-Authenticate),
 //      two different ones 401 invalid_api_key
 //   3. grammar (length, prefix, alphabet)           401 invalid_api_key
-//   4. SHA-256 (pooled hasher), sharded cache find, constant-time compare of the digest;
-//      on a miss: CRC32 (bad: 401 invalid_api_key, no query), then the database (unknown: the
-//      same 401 invalid_api_key, byte for byte)
+//   4. SHA-256 (pooled hasher), lock-free cache find; on a miss: an address that presented too
+//      many invalid keys lately waits (429 too_many_failed_attempts + Retry-After, before any
+//      lookup; auth/failure_throttle.hpp), CRC32 (bad: 401 invalid_api_key, no query), a digest
+//      the database already did not hold (auth/miss_cache.hpp: 401, no query), then the
+//      database (unknown: the same 401 invalid_api_key, byte for byte). Every invalid key
+//      counts against its client address.
 //   5. revoked 401 revoked_api_key, expired (expires_at <= host clock) 401 expired_api_key,
 //      plan without API access 403 api_access_not_enabled, missing scope 403 insufficient_scope.
 // Could not decide: 503 service_unavailable with Retry-After, when the database was needed and
@@ -36,10 +39,13 @@ class RequestHook final : public host::ApiHook {
   void refuse(host::ApiDecision& d, int status, const std::string& body) const noexcept;
   // 503 service_unavailable with Retry-After: the hook could not decide (see api_hook.hpp).
   void unavailable(host::ApiDecision& d) const noexcept;
+  // 401 invalid_api_key, and one more failure for the client's address.
+  void invalid(host::ApiDecision& d, const host::ApiRequest& req) const noexcept;
 
   std::shared_ptr<PluginContext> ctx_;
   // Bodies of the fixed refusals, serialised once.
-  std::string missing_, invalid_, in_query_, revoked_, expired_, not_enabled_, unavailable_;
+  std::string missing_, invalid_, in_query_, revoked_, expired_, not_enabled_, throttled_,
+      unavailable_;
 };
 
 // Exposed for tests: does this raw query string carry something that looks like a key?
