@@ -57,6 +57,7 @@ int revoke_bench(int trials) {
   AdminSession a(cluster.host(0).port(), "owner@brightsmiles.test");
   std::vector<double> from_send[2], from_ack[2];
   std::vector<int> polls[2];
+  std::vector<double> revoke_round_trip;  // A's own answer to the revoke
   int failures = 0;
   for (int t = 0; t < trials; ++t) {
     const ApiKey key = a.create_key("Latency trial " + std::to_string(t));
@@ -90,6 +91,7 @@ int revoke_bench(int trials) {
     const auto sent = Clock::now();
     a.revoke(key.id);
     const auto acked = Clock::now();
+    revoke_round_trip.push_back(ms_between(sent, acked));
     for (auto& p : pollers) p.join();
     for (int h = 0; h < 2; ++h) {
       if (!refused[h]) {
@@ -115,6 +117,7 @@ int revoke_bench(int trials) {
     if (!polls[h].empty()) std::printf("  host %s: %.1f polls per trial on average\n", name.c_str(), mean_polls / polls[h].size());
   }
   report("from sending the revoke, B and C", all_send);
+  report("A's answer to the revoke (round trip)", revoke_round_trip);
   report("from A's answer to the revoke, B and C", all_ack);
   if (failures > 0) std::printf("FAILURES: %d refusals never seen within 10 s\n", failures);
   return failures == 0 ? 0 : 1;
