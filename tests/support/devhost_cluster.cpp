@@ -13,7 +13,9 @@ DevhostCluster::DevhostCluster(std::size_t hosts, std::vector<std::string> extra
     : pg_(std::make_unique<PgCluster>()) {
   for (std::size_t i = 0; i < hosts; ++i) {
     DevhostOptions o;
-    o.database = pg_->conninfo();
+    // Both forms of --database the devhost accepts, on the same server: odd hosts get the
+    // postgresql:// URL, even ones the libpq key=value string.
+    o.database = i % 2 == 1 ? pg_->url() : pg_->conninfo();
     o.extra_args = extra_args;
     hosts_.push_back(std::make_unique<DevhostProcess>(std::move(o)));
   }

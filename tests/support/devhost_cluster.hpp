@@ -19,7 +19,8 @@ namespace mdp::test {
 
 class DevhostCluster {
  public:
-  // Starts a PostgreSQL server and `hosts` devhosts on it (each with --test-clock and
+  // Starts a PostgreSQL server and `hosts` devhosts on it (hosts 1, 3, ... reach it through a
+  // postgresql:// URL, the others through a key=value conninfo; each with --test-clock and
   // `extra_args`, e.g. {"--plugin-setting", "api-access.offline_grace_seconds=5"}). The first
   // host migrates and seeds the empty database before the others start.
   explicit DevhostCluster(std::size_t hosts = 3, std::vector<std::string> extra_args = {});
