@@ -12,9 +12,10 @@
 //   cluster_bench recovery [TRIALS=5] [OUTAGE_MS=2000]
 //     Three devhosts, an admin logged in on each, one cached key per host. Per trial:
 //     `pg_ctl -m fast stop`, OUTAGE_MS without a server, `pg_ctl -w start`; from the moment
-//     that start returns, three threads per host poll (every 5 ms) POST /login, the admin
-//     route GET /plugins/api-access/keys (with the session from before the outage) and
-//     GET /api/v1/patients (with the cached key) until each first answers 200.
+//     that start returns, four threads per host poll (every 5 ms) POST /login, the admin
+//     route GET /plugins/api-access/keys and the API Keys page (both with the session from
+//     before the outage) and GET /api/v1/patients (with the cached key) until each first
+//     answers 200.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -138,9 +139,11 @@ int recovery_bench(int trials, int outage_ms) {
       return 1;
     }
   }
-  const char* names[3] = {"POST /login", "GET admin route (old session)", "GET /api/v1/patients"};
-  std::vector<double> samples[3];
-  std::vector<double> all_ready;  // per host and trial: the last of the three
+  constexpr int kEndpoints = 4;
+  const char* names[kEndpoints] = {"POST /login", "GET admin route (old session)",
+                                   "GET API Keys page (old session)", "GET /api/v1/patients"};
+  std::vector<double> samples[kEndpoints];
+  std::vector<double> all_ready;  // per host and trial: the last of the four
   int failures = 0;
   for (int t = 0; t < trials; ++t) {
     cluster.pg().stop();
@@ -148,9 +151,9 @@ int recovery_bench(int trials, int outage_ms) {
     cluster.pg().start();
     const auto started = Clock::now();
     std::vector<std::thread> pollers;
-    std::vector<double> first_ok(n * 3, -1);
+    std::vector<double> first_ok(n * kEndpoints, -1);
     for (std::size_t i = 0; i < n; ++i) {
-      for (int what = 0; what < 3; ++what) {
+      for (int what = 0; what < kEndpoints; ++what) {
         pollers.emplace_back([&, i, what] {
           HttpClient c("127.0.0.1", cluster.host(i).port());
           const auto give_up = started + 30s;
@@ -161,13 +164,15 @@ int recovery_bench(int trials, int outage_ms) {
                 r = c.post("/login", R"({"email":"owner@brightsmiles.test","password":"devpass"})");
               else if (what == 1)
                 r = c.get("/plugins/api-access/keys", admins[i]->session().headers(false));
+              else if (what == 2)
+                r = c.get("/settings/integrations/api-keys", admins[i]->session().headers(false));
               else
                 r = call_api(c, keys[i].secret, "/api/v1/patients");
             } catch (const std::exception&) {
               r.status = 0;
             }
             if (r.status == 200) {
-              first_ok[i * 3 + what] = ms_between(started, Clock::now());
+              first_ok[i * kEndpoints + what] = ms_between(started, Clock::now());
               return;
             }
             std::this_thread::sleep_for(5ms);
@@ -178,8 +183,8 @@ int recovery_bench(int trials, int outage_ms) {
     for (auto& p : pollers) p.join();
     for (std::size_t i = 0; i < n; ++i) {
       double ready = 0;
-      for (int what = 0; what < 3; ++what) {
-        const double v = first_ok[i * 3 + what];
+      for (int what = 0; what < kEndpoints; ++what) {
+        const double v = first_ok[i * kEndpoints + what];
         if (v < 0) {
           ++failures;
           std::fprintf(stderr, "trial %d host %zu: %s never answered 200 within 30 s\n", t, i, names[what]);
@@ -194,8 +199,8 @@ int recovery_bench(int trials, int outage_ms) {
   }
   std::printf("recovery after a PostgreSQL restart (%d ms down), %d trials x %zu hosts, "
               "from `pg_ctl -w start` returning to the first 200\n", outage_ms, trials, n);
-  for (int what = 0; what < 3; ++what) report(names[what], samples[what]);
-  report("all three on a host", all_ready);
+  for (int what = 0; what < kEndpoints; ++what) report(names[what], samples[what]);
+  report("all four on a host", all_ready);
   if (failures > 0) std::printf("FAILURES: %d endpoints never recovered within 30 s\n", failures);
   return failures == 0 ? 0 : 1;
 }
