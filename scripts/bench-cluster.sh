@@ -7,8 +7,8 @@
 # 1. revoke: a revoke on host A until the first 401 revoked_api_key on hosts B and C (which had
 #    the key cached), MDP_BENCH_REVOKE_TRIALS trials (default 100).
 # 2. recovery: PostgreSQL stopped for MDP_BENCH_OUTAGE_MS (default 2000) and started again, from
-#    `pg_ctl -w start` returning to the first 200 from login, an admin route, the API Keys page and the public API
-#    on each of three hosts, MDP_BENCH_RECOVERY_TRIALS trials (default 5).
+#    `pg_ctl -w start` returning to the first 200 from login, an admin route, the API Keys page
+#    and the public API on each of three hosts, MDP_BENCH_RECOVERY_TRIALS trials (default 5).
 # Each part starts its own throwaway PostgreSQL (socket only, in a temp folder, removed after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
