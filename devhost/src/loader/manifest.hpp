@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mdp::devhost {
@@ -42,5 +43,8 @@ struct Manifest {
 
 // Reads and validates `file`. Throws ManifestError (one line) on the first problem found.
 Manifest read_manifest(const std::filesystem::path& file);
+// The same checks on a manifest's text (at most 64 KiB); `file` names it in messages and gives
+// the bundle folder.
+Manifest parse_manifest(std::string_view text, const std::filesystem::path& file);
 
 }  // namespace mdp::devhost

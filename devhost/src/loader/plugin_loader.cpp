@@ -1,13 +1,13 @@
 #include "loader/plugin_loader.hpp"
 
 #include <algorithm>
-#include <regex>
 #include <set>
 
 #include <boost/dll/import.hpp>
 #include <boost/dll/shared_library.hpp>
 
 #include "migrations/migrator.hpp"
+#include "util/name_grammar.hpp"
 
 namespace mdp::devhost {
 
@@ -41,14 +41,8 @@ std::function<R(A...)> pin_function(std::shared_ptr<LibraryHandle> lib, std::fun
   return [holder](A... args) -> R { return holder->value(std::forward<A>(args)...); };
 }
 
-bool valid_pattern(const std::string& p) {
-  static const std::regex re(R"((\{[a-z_][a-z0-9_]*\}|[A-Za-z0-9._~-]+)(/(\{[a-z_][a-z0-9_]*\}|[A-Za-z0-9._~-]+))*)");
-  return std::regex_match(p, re);
-}
-bool valid_page_path(const std::string& p) {
-  static const std::regex re(R"([a-z0-9-]+(/[a-z0-9-]+)*)");
-  return std::regex_match(p, re);
-}
+bool valid_pattern(const std::string& p) { return grammar::route_pattern(p); }
+bool valid_page_path(const std::string& p) { return grammar::page_path(p); }
 
 // Collects registrations during on_load and records every problem; valid only during on_load.
 class CollectingRegistrar final : public host::Registrar {

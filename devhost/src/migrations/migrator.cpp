@@ -6,7 +6,6 @@
 #include <ctime>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include <botan/hash.h>
@@ -14,6 +13,7 @@
 #include <soci/soci.h>
 
 #include "services/soci_database.hpp"
+#include "util/name_grammar.hpp"
 
 namespace mdp::devhost {
 
@@ -50,20 +50,20 @@ std::vector<MigrationFile> read_folder(const std::string& plugin_id,
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw MigrationError(plugin_id + ": migrations folder " + dir.string() + " does not exist");
-  static const std::regex pattern(R"(^([0-9]{4})_([A-Za-z0-9_.-]+)\.sql$)");
   std::map<int, MigrationFile> by_version;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;
     std::string file_name = entry.path().filename().string();
     if (entry.path().extension() != ".sql") continue;
-    std::smatch m;
-    if (!std::regex_match(file_name, m, pattern))
+    int version = 0;
+    std::string_view name;
+    if (!grammar::migration_file(file_name, version, name))
       throw MigrationError(plugin_id + ": migration file " + (dir / file_name).string() +
                            " is not named NNNN_name.sql");
     MigrationFile f;
-    f.version = std::stoi(m[1].str());
+    f.version = version;
     f.file_name = file_name;
-    f.name = m[2].str();
+    f.name = std::string(name);
     std::ifstream in(entry.path(), std::ios::binary);
     std::ostringstream buf;
     buf << in.rdbuf();
@@ -73,7 +73,7 @@ std::vector<MigrationFile> read_folder(const std::string& plugin_id,
     f.sha256 = sha256_hex(f.sql);
     auto [it, inserted] = by_version.emplace(f.version, f);
     if (!inserted)
-      throw MigrationError(plugin_id + ": two migrations share number " + m[1].str() + ": " +
+      throw MigrationError(plugin_id + ": two migrations share number " + file_name.substr(0, 4) + ": " +
                            it->second.file_name + " and " + file_name);
   }
   std::vector<MigrationFile> files;
