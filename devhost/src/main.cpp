@@ -1,6 +1,8 @@
 // mdp-devhost: the reference host. Usage (README):
 //   mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...|"host=... dbname=..."]
-//               [--plugins DIR] [--test-clock]
+//               [--plugins DIR] [--test-clock] [--https]
+// --https: clients reach the devhost over HTTPS (a TLS proxy in front of it): the session cookie
+// gets Secure and responses carry Strict-Transport-Security. The devhost itself speaks plain HTTP.
 // Defaults: 127.0.0.1:8080, sqlite:./data/devhost.db, and the plugin bundles built beside the
 // binary (<exe dir>/../plugins). Prints exactly one line on stdout once ready:
 //   mdp-devhost listening on http://127.0.0.1:PORT
@@ -30,7 +32,7 @@ using namespace mdp::devhost;
 
 constexpr const char* kUsage =
     "usage: mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...] "
-    "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock]";
+    "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock] [--https]";
 
 struct Options {
   std::string address = "127.0.0.1";
@@ -38,6 +40,7 @@ struct Options {
   std::string database;  // empty: ./data/devhost.db
   std::string plugins_dir;
   bool test_clock = false;
+  bool https = false;
   std::vector<std::pair<std::string, std::string>> plugin_settings;  // "<plugin>.<name>", value
 };
 
@@ -77,6 +80,8 @@ Options parse_args(int argc, char** argv) {
       o.plugin_settings.emplace_back(v.substr(0, eq), v.substr(eq + 1));
     } else if (arg == "--test-clock") {
       o.test_clock = true;
+    } else if (arg == "--https") {
+      o.https = true;
     } else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage << std::endl;
       std::exit(0);
@@ -147,7 +152,9 @@ int main(int argc, char** argv) {
     log.write(mdp::host::LogLevel::warning,
               "no plugin found in " + plugins_dir.string() + "; the public API refuses every request");
 
-  Application app(shared, opt.test_clock ? &manual_clock : nullptr, std::move(plugins));
+  ApplicationOptions app_options;
+  app_options.https = opt.https;
+  Application app(shared, opt.test_clock ? &manual_clock : nullptr, std::move(plugins), app_options);
   std::unique_ptr<HttpServer> server;
   try {
     server = std::make_unique<HttpServer>(app, opt.address, opt.port, 4);

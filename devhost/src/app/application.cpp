@@ -6,7 +6,6 @@
 #include <ctime>
 #include <mutex>
 #include <optional>
-#include <regex>
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
@@ -18,6 +17,7 @@
 #include "render/assets.hpp"
 #include "render/render.hpp"
 #include "services/host_schema.hpp"
+#include "util/rfc3339.hpp"
 
 namespace mdp::devhost {
 
@@ -80,39 +80,6 @@ HttpResponse redirect(std::string location) {
   HttpResponse r{302, "text/plain; charset=utf-8", "", {}};
   r.headers.emplace_back("Location", std::move(location));
   return r;
-}
-
-std::string format_rfc3339(host::TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// RFC 3339 date-time with Z or a numeric offset; fractions are accepted and dropped.
-std::optional<host::TimePoint> parse_rfc3339(std::string_view text) {
-  static const std::regex re(
-      R"(([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|([+-])([0-9]{2}):([0-9]{2})))");
-  std::cmatch m;
-  if (!std::regex_match(text.begin(), text.end(), m, re)) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = std::stoi(m[1].str()) - 1900;
-  tm.tm_mon = std::stoi(m[2].str()) - 1;
-  tm.tm_mday = std::stoi(m[3].str());
-  tm.tm_hour = std::stoi(m[4].str());
-  tm.tm_min = std::stoi(m[5].str());
-  tm.tm_sec = std::stoi(m[6].str());
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60)
-    return std::nullopt;
-  std::time_t t = timegm(&tm);
-  if (m[9].matched) {
-    long offset = std::stol(m[10].str()) * 3600 + std::stol(m[11].str()) * 60;
-    t -= (m[9].str() == "+" ? offset : -offset);
-  }
-  return std::chrono::system_clock::from_time_t(t);
 }
 
 bool state_changing(std::string_view method) {
@@ -194,20 +161,34 @@ struct Application::Impl {
   ManualClock* test_clock;
   std::vector<std::shared_ptr<LoadedPlugin>> plugins;
   std::vector<std::shared_ptr<host::ApiHook>> hooks;
-  SessionStore sessions;
-  std::string dummy_hash;  // checked for unknown e-mails so both paths cost one Argon2 run
+  HeaderPolicy header_policy;
   mutable std::shared_mutex clinic_mutex;
   std::unordered_map<host::ClinicId, std::string> clinic_names;  // names never change here
+  SessionStore sessions;
+  LoginService logins;  // after sessions and clinic_names: its pool threads use them
 
-  Impl(SharedServices& services, ManualClock* clock, std::vector<std::shared_ptr<LoadedPlugin>> p)
-      : s(services), test_clock(clock), plugins(std::move(p)) {
+  Impl(SharedServices& services, ManualClock* clock, std::vector<std::shared_ptr<LoadedPlugin>> p,
+       const ApplicationOptions& o)
+      : s(services),
+        test_clock(clock),
+        plugins(std::move(p)),
+        header_policy{o.https},
+        sessions(services.clock, o.sessions),
+        logins(services.directory, services.clock, sessions, o.login, o.https,
+               [this](const host::User& u, const std::string& csrf) {
+                 return json::serialize(json::object{{"csrf_token", csrf}, {"user", user_json(u)}});
+               }) {
     for (const auto& lp : plugins)
       if (lp->hook()) hooks.push_back(lp->hook());
-    dummy_hash = hash_password("not-a-real-password");
+  }
+
+  static bool is_login_post(const HttpRequest& req) noexcept {
+    const std::string_view t = req.target;
+    return req.method == "POST" && t.rfind("/login", 0) == 0 && (t.size() == 6 || t[6] == '?');
   }
 
   // --- identity -------------------------------------------------------------------------------
-  std::optional<Actor> actor(const HttpRequest& req) const {
+  std::optional<Actor> actor(const HttpRequest& req) {
     std::string_view id = session_cookie(req);
     if (id.empty()) return std::nullopt;
     auto ws = sessions.find(id);
@@ -277,7 +258,8 @@ struct Application::Impl {
         if (auto it = url.params().find("next"); it != url.params().end()) next = (*it).value;
         return html_response(200, render::render_login_page(next));
       }
-      if (req.method == "POST") return login(req);
+      // POST /login arrives through Application::handle(request, done) and the login pool.
+      if (req.method == "POST") return json_error(500, "internal_error", "Logins are answered asynchronously.");
       return json_error(405, "method_not_allowed", "Use GET or POST on /login.");
     }
     if (path == "/" && req.method == "GET") return redirect("/settings");
@@ -299,8 +281,7 @@ struct Application::Impl {
       if (req.method != "POST") return json_error(405, "method_not_allowed", "Use POST /logout.");
       sessions.erase(a->session_id);
       HttpResponse r = json_response(200, json::object{{"ok", true}});
-      r.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) +
-                                               "=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict");
+      r.headers.emplace_back("Set-Cookie", logins.clearing_cookie());
       return r;
     }
     if (path == "/session" && req.method == "GET")
@@ -345,31 +326,6 @@ struct Application::Impl {
       return r;
     }
     r.body = std::string(a->body);
-    return r;
-  }
-
-  // --- login --------------------------------------------------------------------------------
-  HttpResponse login(const HttpRequest& req) {
-    json::error_code ec;
-    json::value body = json::parse(req.body, ec);
-    if (ec) return json_error(400, "invalid_json", "The body is not valid JSON.");
-    const json::object* o = body.if_object();
-    const json::value* email = o ? o->if_contains("email") : nullptr;
-    const json::value* password = o ? o->if_contains("password") : nullptr;
-    if (!email || !password || !email->is_string() || !password->is_string())
-      return json_error(400, "invalid_request", "Send {\"email\": \"...\", \"password\": \"...\"}.");
-    std::string mail(email->get_string());
-    std::transform(mail.begin(), mail.end(), mail.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    auto found = s.directory.user_for_login(mail);
-    std::string_view pw = password->get_string();
-    bool ok = check_password(pw, found ? found->second : dummy_hash) && found.has_value();
-    if (!ok) return json_error(401, "invalid_credentials", "Wrong e-mail or password.");
-    std::string csrf;
-    std::string id = sessions.create(found->first.id, csrf);
-    HttpResponse r = json_response(200, json::object{{"csrf_token", csrf}, {"user", user_json(found->first)}});
-    r.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) + "=" + id +
-                                             "; HttpOnly; SameSite=Strict; Path=/");
     return r;
   }
 
@@ -507,6 +463,9 @@ struct Application::Impl {
       const json::object* o = body.if_object();
       if (o && o->if_contains("advance_seconds") && (*o).at("advance_seconds").is_number()) {
         double secs = (*o).at("advance_seconds").to_number<double>();
+        // Ten years either way is plenty for a test, and keeps the nanoseconds in range.
+        if (!(secs >= -3.2e8 && secs <= 3.2e8))
+          return json_error(400, "invalid_request", "\"advance_seconds\" must be within ten years.");
         test_clock->advance(std::chrono::nanoseconds(static_cast<std::int64_t>(secs * 1e9)));
       } else if (o && o->if_contains("set") && (*o).at("set").is_string()) {
         auto t = parse_rfc3339((*o).at("set").get_string());
@@ -627,8 +586,12 @@ struct Application::Impl {
     const json::value* why = o->if_contains("reason");
     if (!pid || !pid->is_int64() || pid->get_int64() <= 0)
       return json_error(400, "invalid_appointment", "\"patient_id\" must be a positive integer.");
-    if (!starts || !starts->is_string() || !parse_rfc3339(starts->get_string()))
+    if (!starts || !starts->is_string())
       return json_error(400, "invalid_appointment", "\"starts_at\" must be an RFC 3339 time.");
+    const auto starts_time = parse_rfc3339(starts->get_string());
+    if (!starts_time)
+      return json_error(400, "invalid_time",
+                        "\"starts_at\" must be an RFC 3339 time like \"2026-12-01T09:00:00Z\".");
     long long minutes = 30;
     if (dur) {
       if (!dur->is_int64() || dur->get_int64() < 5 || dur->get_int64() > 480)
@@ -647,7 +610,8 @@ struct Application::Impl {
     *db << "SELECT clinic_id FROM host_patients WHERE id = :p", soci::into(owner, ind), soci::use(patient);
     if (!db->got_data() || ind != soci::i_ok || owner != cid)
       return json_error(404, "patient_not_found", "No such patient in this clinic.");
-    std::string starts_at(starts->get_string());
+    // Stored in one form (UTC, whole seconds) so that ORDER BY starts_at orders by time.
+    std::string starts_at = format_rfc3339(*starts_time);
     int mins = static_cast<int>(minutes);
     long long id = 0;
     *db << "INSERT INTO host_appointments (clinic_id, patient_id, starts_at, duration_minutes, reason)"
@@ -661,8 +625,21 @@ struct Application::Impl {
 };
 
 Application::Application(SharedServices& services, ManualClock* test_clock,
-                         std::vector<std::shared_ptr<LoadedPlugin>> plugins)
-    : impl_(std::make_unique<Impl>(services, test_clock, std::move(plugins))) {}
+                         std::vector<std::shared_ptr<LoadedPlugin>> plugins, ApplicationOptions options)
+    : impl_(std::make_unique<Impl>(services, test_clock, std::move(plugins), options)) {}
+
+const HeaderPolicy& Application::header_policy() const noexcept { return impl_->header_policy; }
+
+void Application::handle(const HttpRequest& request, const Done& done) noexcept {
+  if (Impl::is_login_post(request)) {
+    try {
+      return impl_->logins.submit(request, done);
+    } catch (...) {
+      // Nothing was answered yet (submit answers last): fall through to the 500 below.
+    }
+  }
+  done(handle(request));
+}
 
 Application::~Application() = default;
 

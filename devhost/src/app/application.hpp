@@ -12,6 +12,7 @@
 //   POST /__test/clock    (only with --test-clock)
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include "app/http_types.hpp"
+#include "app/login.hpp"
+#include "app/response_headers.hpp"
 #include "app/sessions.hpp"
 #include "loader/plugin_loader.hpp"
 #include "services/clocks.hpp"
@@ -26,15 +29,32 @@
 
 namespace mdp::devhost {
 
+struct ApplicationOptions {
+  bool https = false;  // --https: clients reach the devhost over HTTPS (Secure cookies, HSTS)
+  SessionLimits sessions;
+  LoginLimits login;
+};
+
 class Application {
  public:
+  using Done = std::function<void(HttpResponse)>;
+
   // `test_clock` is non-null only with --test-clock. Plugins are in load order.
   Application(SharedServices& services, ManualClock* test_clock,
-              std::vector<std::shared_ptr<LoadedPlugin>> plugins);
+              std::vector<std::shared_ptr<LoadedPlugin>> plugins, ApplicationOptions options = {});
   ~Application();
 
-  // Never throws; any failure becomes a JSON error response (500 internal_error at worst).
+  // What the server calls: answers through `done`, exactly once, either before returning or,
+  // for POST /login (a password check on the login pool), later from a pool thread. The
+  // request's buffers must stay valid until `done` ran. Never throws.
+  void handle(const HttpRequest& request, const Done& done) noexcept;
+
+  // The same for everything but POST /login, answered here and now (POST /login is refused with
+  // 500). Never throws; any failure becomes a JSON error response (500 internal_error at worst).
   HttpResponse handle(const HttpRequest& request) noexcept;
+
+  // The server writes these headers with every response (app/response_headers.hpp).
+  const HeaderPolicy& header_policy() const noexcept;
 
   // Called by main() after the server stopped: on_stop on every plugin, then drops them.
   void stop_plugins() noexcept;

@@ -1,5 +1,7 @@
 #include "app/sessions.hpp"
 
+#include <vector>
+
 #include <botan/base64.h>
 #include <botan/mem_ops.h>
 #include <botan/system_rng.h>
@@ -19,20 +21,65 @@ std::string random_token() {
   while (!s.empty() && s.back() == '=') s.pop_back();
   return s;
 }
+
+// Expired sessions of users who never come back are dropped every this many logins.
+constexpr std::size_t kSweepEvery = 256;
 }  // namespace
+
+SessionStore::SessionStore(const host::Clock& clock, SessionLimits limits)
+    : clock_(clock), limits_(limits) {}
+
+bool SessionStore::expired(const WebSession& s, host::TimePoint now) const noexcept {
+  return now - s.last_seen >= limits_.idle || now - s.created_at >= limits_.absolute;
+}
+
+void SessionStore::sweep_locked(host::TimePoint now) {
+  for (auto it = sessions_.begin(); it != sessions_.end();)
+    it = expired(it->second, now) ? sessions_.erase(it) : std::next(it);
+}
 
 std::string SessionStore::create(host::UserId user, std::string& csrf_out) {
   std::string id = random_token();
   csrf_out = random_token();
+  const host::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
-  sessions_[id] = WebSession{user, csrf_out};
+  if (++creates_since_sweep_ >= kSweepEvery) {
+    creates_since_sweep_ = 0;
+    sweep_locked(now);
+  }
+  // The user's live sessions; beyond the bound, the least recently used ones end. A linear scan:
+  // logins are rare next to requests, and the store holds a few sessions per user.
+  std::vector<std::unordered_map<std::string, WebSession>::iterator> mine;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (it->second.user_id != user) {
+      ++it;
+    } else if (expired(it->second, now)) {
+      it = sessions_.erase(it);
+    } else {
+      mine.push_back(it++);
+    }
+  }
+  while (!mine.empty() && mine.size() + 1 > limits_.per_user) {
+    auto oldest = mine.begin();
+    for (auto m = mine.begin(); m != mine.end(); ++m)
+      if ((*m)->second.last_seen < (*oldest)->second.last_seen) oldest = m;
+    sessions_.erase(*oldest);
+    mine.erase(oldest);
+  }
+  sessions_[id] = WebSession{user, csrf_out, now, now};
   return id;
 }
 
-std::optional<WebSession> SessionStore::find(std::string_view session_id) const {
+std::optional<WebSession> SessionStore::find(std::string_view session_id) {
+  const host::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(std::string(session_id));
   if (it == sessions_.end()) return std::nullopt;
+  if (expired(it->second, now)) {
+    sessions_.erase(it);
+    return std::nullopt;
+  }
+  it->second.last_seen = now;
   return it->second;
 }
 

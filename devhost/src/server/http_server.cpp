@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <csignal>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -13,6 +14,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <botan/mem_ops.h>
+#include <sys/resource.h>
 
 namespace mdp::devhost {
 
@@ -22,23 +25,57 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+// A kept-alive connection may wait this long for its next request.
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
+// Once a request's first byte arrived, its headers must be complete within this, and its body
+// within kBodyDeadline: a client sending a byte now and then cannot hold a connection.
+constexpr auto kHeaderDeadline = std::chrono::seconds(10);
+constexpr auto kBodyDeadline = std::chrono::seconds(30);
+// File descriptors kept free for everything but client sockets: database files, plugin
+// libraries, logs, the epoll and signal descriptors.
+constexpr std::size_t kReservedFiles = 64;
+// Accept failures (EMFILE and the like) wait this long before the next try, doubling to the max.
+constexpr auto kFirstBackoff = std::chrono::milliseconds(5);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(500);
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
+
+// Below the soft limit on open files, so that accept() never fails for want of a descriptor.
+std::size_t connection_cap() {
+  rlimit rl{};
+  std::size_t files = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) files = rl.rlim_cur;
+  else if (rl.rlim_cur == RLIM_INFINITY) files = std::numeric_limits<int>::max();
+  return files > 2 * kReservedFiles ? files - kReservedFiles : files / 2;
+}
+}  // namespace
 
 class Connection;
 
 struct HttpServer::Impl {
   Application& app;
   int threads;
+  std::size_t max_connections;
   asio::io_context ioc;
   tcp::acceptor acceptor;
   asio::signal_set signals;
+  asio::steady_timer accept_backoff;
+  std::chrono::milliseconds backoff = kFirstBackoff;
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
+  std::size_t shedding = 0;  // connections told to close that still exist (under mutex)
 
-  Impl(Application& a, int n) : app(a), threads(n), ioc(n), acceptor(ioc), signals(ioc, SIGINT, SIGTERM) {}
+  Impl(Application& a, int n)
+      : app(a), threads(n), max_connections(connection_cap()), ioc(n), acceptor(ioc),
+        signals(ioc, SIGINT, SIGTERM), accept_backoff(ioc) {}
   void accept();
+  bool admit();
+  bool shed_oldest_waiting_locked(std::vector<std::shared_ptr<Connection>>& out);
   void begin_stop();
 };
 
@@ -62,12 +99,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection() {
     std::lock_guard lock(server_.mutex);
     server_.connections.erase(this);
+    if (shed_) --server_.shedding;
   }
 
   // Any thread: asks the connection, on its own strand, to close if idle.
   void request_close() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close_if_idle(); });
   }
+  // Any thread: the connection is being shed for a newer one; it closes if still waiting for
+  // its client (a request being answered finishes first).
+  void request_shed() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->waiting_since_ns_.load(std::memory_order_relaxed) != 0) self->close();
+    });
+  }
+
+  // When it started waiting for its client (steady ns); 0 while a request is being answered.
+  std::int64_t waiting_since() const noexcept { return waiting_since_ns_.load(std::memory_order_relaxed); }
+  bool shed_ = false;  // chosen to be shed (under the server's mutex)
 
  private:
   // Runs on the connection's strand: an idle keep-alive connection is closed now; a busy one
@@ -85,8 +134,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.emplace();
     parser_->header_limit(HttpServer::kMaxHeaderBytes);
     parser_->body_limit(Application::kMaxBodyBytes);
-    idle_ = buffer_.size() == 0;
+    waiting_since_ns_.store(steady_ns(), std::memory_order_relaxed);
+    if (buffer_.size() != 0) return read_header();  // a pipelined request is already here
+    // Wait for the first byte with the idle timeout; the header deadline starts after it.
+    idle_ = true;
     stream_.expires_after(kIdleTimeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->idle_ = false;
+                              if (ec) return self->on_error(ec);
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    stream_.expires_after(kHeaderDeadline);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_header(ec);
@@ -94,9 +157,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void on_header(beast::error_code ec) {
-    idle_ = false;
     if (ec) return on_error(ec);
     // Headers are in: read the body (bounded by body_limit) before handling.
+    stream_.expires_after(kBodyDeadline);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec2, std::size_t) {
                        self->on_read(ec2);
@@ -104,6 +167,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void on_error(beast::error_code ec) {
+    waiting_since_ns_.store(0, std::memory_order_relaxed);
     if (ec == http::error::header_limit)
       return respond_and_close(json_error(431, "headers_too_large",
                                           "The request headers are too large."));
@@ -119,6 +183,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void on_read(beast::error_code ec) {
     if (ec) return on_error(ec);
+    waiting_since_ns_.store(0, std::memory_order_relaxed);
     const auto& req = parser_->get();
     HttpRequest view;
     view.method = req.method_string();
@@ -127,10 +192,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     for (const auto& field : req) view.headers.emplace_back(field.name_string(), field.value());
     view.body = req.body();
     view.peer_address = peer_address_;
-    bool keep_alive = req.keep_alive();
-    unsigned version = req.version();
-    HttpResponse out = server_.app.handle(view);
-    write(std::move(out), keep_alive && !server_.stopping, version);
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    // The answer may come later from another thread (a login's password check): until it does,
+    // the io_context must not run out of work, and the parser (which `view` points into) stays.
+    pending_.emplace(asio::make_work_guard(server_.ioc));
+    server_.app.handle(view, [self = shared_from_this()](HttpResponse out) {
+      asio::dispatch(self->stream_.get_executor(), [self, out = std::move(out)]() mutable {
+        self->pending_.reset();
+        self->write(std::move(out), self->keep_alive_ && !self->server_.stopping, self->version_);
+      });
+    });
   }
 
   // For refusals before the request was read whole (413, 431, 400): answer, then drain what
@@ -153,24 +225,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version);
     res->result(static_cast<unsigned>(out.status));
-    res->set(http::field::content_type, out.content_type);
-    // no-store unless the application chose a policy (page assets are cacheable by version).
-    const bool own_cache_policy = std::any_of(out.headers.begin(), out.headers.end(), [](const auto& h) {
-      return iequals(h.first, "Cache-Control");
-    });
-    if (!own_cache_policy) res->set(http::field::cache_control, "no-store");
-    res->set("X-Content-Type-Options", "nosniff");
-    if (out.content_type.rfind("text/html", 0) == 0) {
-      res->set("X-Frame-Options", "DENY");
-      res->set("Referrer-Policy", "same-origin");
-    }
-    for (auto& [name, value] : out.headers) res->insert(name, value);
+    for (const auto& [name, value] : response_headers(out, server_.app.header_policy()))
+      res->insert(name, value);
     res->body() = std::move(out.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
     stream_.expires_after(kIdleTimeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep_alive, linger](beast::error_code ec, std::size_t) {
+                        // The body may have held a one-time secret (a new API key): overwrite it
+                        // now that it is written, rather than leave it to the allocator.
+                        Botan::secure_scrub_memory(res->body().data(), res->body().size());
                         if (!ec && linger) {
                           beast::error_code ignored;
                           self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -182,6 +247,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void close() {
+    waiting_since_ns_.store(0, std::memory_order_relaxed);
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
@@ -191,7 +257,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string peer_address_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> pending_;
   HttpServer::Impl& server_;
+  std::atomic<std::int64_t> waiting_since_ns_{0};
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
   bool idle_ = false;  // waiting for the first byte of a request (only touched on the strand)
 };
 
@@ -199,12 +269,65 @@ void HttpServer::Impl::accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) return;
-      return accept();  // e.g. EMFILE: keep serving the connections we have
+      // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ...): make room by shedding the
+      // oldest waiting connection, and wait before trying again instead of spinning on the error.
+      std::vector<std::shared_ptr<Connection>> shed;
+      {
+        std::lock_guard lock(mutex);
+        shed_oldest_waiting_locked(shed);
+      }
+      for (auto& c : shed) c->request_shed();
+      accept_backoff.expires_after(backoff);
+      backoff = std::min(backoff * 2, kMaxBackoff);
+      accept_backoff.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && !stopping) accept();
+      });
+      return;
     }
+    backoff = kFirstBackoff;
     if (stopping) return;
-    std::make_shared<Connection>(std::move(socket), *this)->start();
+    if (admit()) {
+      std::make_shared<Connection>(std::move(socket), *this)->start();
+    } else {
+      beast::error_code ignored;
+      socket.close(ignored);  // every connection is busy answering: nothing to shed
+    }
     accept();
   });
+}
+
+// At the cap, a new connection takes the place of the one that has waited longest for its
+// client (idle keep-alive or a request still arriving). Only if every connection is busy
+// answering a request is the new one refused.
+bool HttpServer::Impl::admit() {
+  std::vector<std::shared_ptr<Connection>> shed;
+  bool ok = true;
+  {
+    std::lock_guard lock(mutex);
+    if (connections.size() - shedding >= max_connections) ok = shed_oldest_waiting_locked(shed);
+  }
+  for (auto& c : shed) c->request_shed();
+  return ok;
+}
+
+bool HttpServer::Impl::shed_oldest_waiting_locked(std::vector<std::shared_ptr<Connection>>& out) {
+  Connection* oldest = nullptr;
+  std::int64_t since = 0;
+  for (auto& [raw, weak] : connections) {
+    if (raw->shed_ || weak.expired()) continue;  // (an expired one is in its destructor)
+    const std::int64_t w = raw->waiting_since();
+    if (w != 0 && (oldest == nullptr || w < since)) {
+      oldest = raw;
+      since = w;
+    }
+  }
+  if (oldest == nullptr) return false;
+  auto c = connections[oldest].lock();
+  if (!c) return false;
+  oldest->shed_ = true;
+  ++shedding;
+  out.push_back(std::move(c));
+  return true;
 }
 
 void HttpServer::Impl::begin_stop() {
@@ -212,6 +335,7 @@ void HttpServer::Impl::begin_stop() {
   beast::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
+  accept_backoff.cancel();
   std::vector<std::shared_ptr<Connection>> live;
   {
     std::lock_guard lock(mutex);
