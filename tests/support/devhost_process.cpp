@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@ std::string read_file(const std::filesystem::path& p) {
 
 // fork + exec with stdout to `out_fd` and stderr appended to `err_path`, in `cwd`.
 pid_t spawn(const std::vector<std::string>& argv, int out_fd, const std::string& err_path,
-            const std::string& cwd) {
+            const std::string& cwd, unsigned long open_files_limit = 0) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -37,6 +38,10 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, const std::string&
     if (err >= 0) dup2(err, STDERR_FILENO);
     dup2(out_fd, STDOUT_FILENO);
     if (chdir(cwd.c_str()) != 0) _exit(126);
+    if (open_files_limit > 0) {
+      rlimit rl{open_files_limit, open_files_limit};
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(125);
+    }
     execv(args[0], args.data());
     _exit(127);
   }
@@ -89,7 +94,8 @@ void DevhostProcess::start() {
 
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_ = spawn(argv, fds[1], (logs_ / "stderr.txt").string(), logs_.path().string());
+  pid_ = spawn(argv, fds[1], (logs_ / "stderr.txt").string(), logs_.path().string(),
+               options_.open_files_limit);
   close(fds[1]);
   stdout_fd_ = fds[0];
   ++starts_;

@@ -17,6 +17,7 @@ struct DevhostOptions {
   std::string plugins_dir = MDP_TEST_PLUGINS_DIR;  // empty: no --plugins flag
   bool test_clock = true;
   std::vector<std::string> extra_args;
+  unsigned long open_files_limit = 0;  // > 0: the child's RLIMIT_NOFILE (like `ulimit -n`)
   std::string executable = MDP_TEST_DEVHOST_EXE;
 };
 
