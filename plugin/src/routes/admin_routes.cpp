@@ -182,7 +182,11 @@ host::Response created(PluginContext& ctx, const KeyRecord& rec, std::string& se
   body["secret"] = secret;
   if (rotated != nullptr) body["rotated_key"] = to_json(*rotated, ctx.now());
   Botan::secure_scrub_memory(secret.data(), secret.size());
-  return json_response(201, body);
+  host::Response out = json_response(201, body);
+  // The JSON tree's own copy of the secret; the serialised body is the host's to wipe once sent.
+  json::string& copy = body["secret"].as_string();
+  Botan::secure_scrub_memory(copy.data(), copy.size());
+  return out;
 }
 
 // --- handlers -------------------------------------------------------------------------------
