@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Legitimate API throughput under floods, in one interleaved run; the figures go to BENCHMARKS.md.
+#
+#   scripts/bench-floods.sh                          configure + build the dev preset, then run
+#   MDP_BENCH_BUILD_DIR=build/dev scripts/bench-floods.sh   use an already built tree
+#
+# One devhost (SQLite, pinned to CPU 0). The legitimate client is wrk on GET /api/v1/ping with a
+# valid key (through the API hook). Each round measures it in every condition, in turn:
+#   alone      nothing else
+#   notfound   yardstick: a flood of GET /no/such/page (404, no authentication) on 8 connections
+#   wrongpw    attack: a flood of POST /login with a wrong password on 8 connections
+# Both floods run at full speed (wrk on CPU 1, like the legitimate client), so each costs CPU; the
+# yardstick says what any full-speed flood costs on this machine, and the target is that the
+# attack costs no more: legitimate throughput under wrongpw >= 80% of that under notfound.
+# Every flood starts 1 s before the legitimate wrk and ends after it.
+#
+# Options (environment): MDP_BENCH_OUT (folder for raw output, default a temp dir, kept),
+# MDP_BENCH_ROUNDS (default 3), MDP_BENCH_SECONDS (legitimate wrk duration, default 8),
+# MDP_WRK_ARGS (legitimate wrk, default "-t1 -c16").
+#
+# The API key is never printed: it lives in a shell variable and in wrk's environment only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR="${MDP_BENCH_BUILD_DIR:-}"
+if [[ -z "$BUILD_DIR" ]]; then
+  cmake --preset dev >/dev/null
+  BUILD_DIR=build/dev
+fi
+cmake --build "$BUILD_DIR" --target mdp-devhost mdp_api_access
+command -v wrk >/dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
+
+OUT="${MDP_BENCH_OUT:-$(mktemp -d /tmp/mdp-floods.XXXXXX)}"
+mkdir -p "$OUT"
+ROUNDS="${MDP_BENCH_ROUNDS:-3}"
+SECS="${MDP_BENCH_SECONDS:-8}"
+WRK_ARGS="${MDP_WRK_ARGS:--t1 -c16}"
+echo "== machine"
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  nproc: $(nproc)  build: $BUILD_DIR ($(grep -m1 CMAKE_BUILD_TYPE: "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2))"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+WORK="$(mktemp -d /tmp/mdp-floods-work.XXXXXX)"
+DEVHOST_PID=""
+cleanup() {
+  if [[ -n "$DEVHOST_PID" ]]; then kill "$DEVHOST_PID" 2>/dev/null || true; wait "$DEVHOST_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+taskset -c 0 "$BUILD_DIR/bin/mdp-devhost" --listen 127.0.0.1:0 --database "sqlite:$WORK/bench.db" \
+  --plugins "$BUILD_DIR/plugins" >"$WORK/devhost.out" 2>"$OUT/devhost.log" &
+DEVHOST_PID=$!
+PORT=""
+for _ in $(seq 1 300); do
+  PORT="$(sed -n 's|^mdp-devhost listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/devhost.out" 2>/dev/null || true)"
+  [[ -n "$PORT" ]] && break
+  kill -0 "$DEVHOST_PID" 2>/dev/null || { echo "mdp-devhost exited; see $OUT/devhost.log" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -n "$PORT" ]] || { echo "mdp-devhost did not start" >&2; exit 1; }
+BASE="http://127.0.0.1:$PORT"
+
+CSRF="$(curl -sf -c "$WORK/cookies" -H 'Content-Type: application/json' \
+  -d '{"email":"owner@brightsmiles.test","password":"devpass"}' "$BASE/login" | jq -r .csrf_token)"
+(umask 077; curl -sf -b "$WORK/cookies" -H 'Content-Type: application/json' -H "X-CSRF-Token: $CSRF" \
+  -d '{"label":"bench","scopes":["read"]}' -o "$WORK/key.json" "$BASE/plugins/api-access/keys")
+BENCH_KEY="$(jq -r .secret "$WORK/key.json")"  # not exported: given to wrk alone, below
+rm -f "$WORK/key.json"
+
+cat >"$WORK/legit.lua" <<'LUA'
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("MDP_BENCH_KEY")
+LUA
+cat >"$WORK/wrongpw.lua" <<'LUA'
+-- A password guesser: every request a different wrong password for one real account.
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "/login", {["Content-Type"] = "application/json"},
+    '{"email":"owner@brightsmiles.test","password":"guess-' .. n .. '"}')
+end
+LUA
+cat >"$WORK/notfound.lua" <<'LUA'
+wrk.path = "/no/such/page"
+LUA
+
+code="$(curl -s -o /dev/null -w '%{http_code}' -H @- "$BASE/api/v1/ping" <<<"Authorization: Bearer $BENCH_KEY")"
+[[ "$code" == 200 ]] || { echo "GET /api/v1/ping answered $code" >&2; exit 1; }
+echo "legitimate: wrk $WRK_ARGS -d${SECS}s GET /api/v1/ping (CPU 1); floods: wrk -t1 -c8 (CPU 1); mdp-devhost on CPU 0"
+MDP_BENCH_KEY="$BENCH_KEY" taskset -c 1 wrk -t1 -c16 -d2s -s "$WORK/legit.lua" "$BASE/api/v1/ping" >/dev/null  # warm-up
+
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
+declare -A SUM
+for cond in alone notfound wrongpw; do SUM[$cond]=0; done
+for round in $(seq 1 "$ROUNDS"); do
+  for cond in alone notfound wrongpw; do
+    FLOOD_PID=""
+    if [[ "$cond" != alone ]]; then
+      taskset -c 1 wrk -t1 -c8 -d$((SECS + 2))s -s "$WORK/$cond.lua" "$BASE" >"$WORK/flood.txt" &
+      FLOOD_PID=$!
+      sleep 1
+    fi
+    # shellcheck disable=SC2086
+    MDP_BENCH_KEY="$BENCH_KEY" taskset -c 1 wrk $WRK_ARGS -d${SECS}s -s "$WORK/legit.lua" "$BASE/api/v1/ping" >"$WORK/legit.txt"
+    flood_note=""
+    if [[ -n "$FLOOD_PID" ]]; then
+      wait "$FLOOD_PID"
+      flood_note=", flood $(rps "$WORK/flood.txt") req/s (non-2xx $(non2xx "$WORK/flood.txt"))"
+      cp "$WORK/flood.txt" "$OUT/round$round-$cond-flood.txt"
+    fi
+    cp "$WORK/legit.txt" "$OUT/round$round-$cond-legit.txt"
+    r="$(rps "$WORK/legit.txt")"
+    SUM[$cond]="$(awk -v a="${SUM[$cond]}" -v b="$r" 'BEGIN { print a + b }')"
+    echo "round $round $cond: legitimate $r req/s (non-2xx $(non2xx "$WORK/legit.txt" || true))$flood_note; load $(cut -d' ' -f1 /proc/loadavg)"
+  done
+done
+unset BENCH_KEY
+# What the login flood got: the throttle's answers, from the devhost's point of view.
+echo "after the floods, a login from this address answers: $(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+  -d '{"email":"owner@brightsmiles.test","password":"devpass"}' "$BASE/login")"
+awk -v a="${SUM[alone]}" -v n="${SUM[notfound]}" -v w="${SUM[wrongpw]}" -v k="$ROUNDS" 'BEGIN {
+  printf "mean legitimate req/s: alone %.0f, under the 404 flood %.0f, under the wrong-password flood %.0f\n", a/k, n/k, w/k
+  printf "ratio wrong-password / 404 flood: %.2f (target >= 0.80: %s)\n", w/n, (w/n >= 0.8 ? "met" : "NOT met") }'
+echo "raw wrk output and the devhost log: $OUT"
