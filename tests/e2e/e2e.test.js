@@ -201,6 +201,9 @@ test('usage over days: the 30-day chart, the error rate and a spike mark (test c
     for (let i = 0; i < n; i++) assert.equal((await api(admin.hostile)).status, 200);
     await h.advanceClock(86400);
   }
+  // Five days on, the browser session has ended (30 minutes idle): log in again, as a person would.
+  await login(page, 'owner@brightsmiles.test');
+  await page.goto('/settings/integrations/api-keys');
   for (let i = 0; i < 58; i++) assert.equal((await api(admin.hostile)).status, 200);
   await page.reload();
   const row = keyRow(page, admin.hostile);
