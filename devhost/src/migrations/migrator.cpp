@@ -149,8 +149,9 @@ MigrationResult apply_migrations(host::Database& db, const std::string& plugin_i
     // Check every published migration before applying anything.
     auto check = [&](const std::map<int, std::pair<std::string, std::string>>& rec) {
       for (const auto& [version, row] : rec) {
+        // (A copy: clang before 16 cannot capture a structured binding.)
         auto it = std::find_if(files.begin(), files.end(),
-                               [&](const MigrationFile& f) { return f.version == version; });
+                               [v = version](const MigrationFile& f) { return f.version == v; });
         char number[16];
         std::snprintf(number, sizeof number, "%04d", version);
         std::string label = std::string(number) + "_" + row.first + ".sql";
