@@ -268,6 +268,7 @@ TEST_F(Hostile, SecurityHeadersAreSentEachExactlyOnce) {
     EXPECT_EQ(csp.find("unsafe-eval"), std::string::npos) << csp;
     if (k.page) {
       EXPECT_EQ(r.status, 200);
+      EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
       EXPECT_NE(csp.find("object-src 'none'"), std::string::npos) << csp;
       EXPECT_NE(r.header("Permissions-Policy").find("camera=()"), std::string::npos);
       EXPECT_EQ(r.header("X-Frame-Options"), "DENY");

@@ -9,9 +9,9 @@
 //   - Everything else as given; a name given twice keeps its first value, except Set-Cookie,
 //     which may repeat (one cookie per header).
 //
-// HTML pages get a Content-Security-Policy that forbids framing, plugins (<object>), <base> and
-// form posts to other origins. (Scripts and styles are still inline in rendered pages; once the
-// renderer serves them as files, script-src/style-src 'self' belong here.)
+// HTML pages get a Content-Security-Policy that allows scripts and styles from this origin only
+// (pages load /assets/*.js and *.css; no inline script or style runs), and forbids framing,
+// plugins (<object>), <base> and form posts to other origins.
 #pragma once
 
 #include <string_view>
@@ -27,6 +27,7 @@ struct HeaderPolicy {
 };
 
 inline constexpr std::string_view kPageCsp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 // JSON and other non-page answers load nothing and must not be framed either.
 inline constexpr std::string_view kDataCsp = "default-src 'none'; frame-ancestors 'none'";
