@@ -9,6 +9,9 @@
 //     host polls B and C with the key, back to back on a keep-alive connection, until the
 //     answer is 401 revoked_api_key. Latency: from sending the revoke to A until the first
 //     refusal on B (resp. C); also reported from A's 200 answer to the revoke.
+//   cluster_bench plan [TRIALS=50]
+//     The same for a plan change: A cancels the api_access addon of a clinic whose key B and C
+//     hold (until both answer 403 api_access_not_enabled), then buys it again (until 200).
 //   cluster_bench recovery [TRIALS=5] [OUTAGE_MS=2000]
 //     Three devhosts, an admin logged in on each, one cached key per host. Per trial:
 //     `pg_ctl -m fast stop`, OUTAGE_MS without a server, `pg_ctl -w start`; from the moment
@@ -53,75 +56,118 @@ void report(const std::string& what, std::vector<double> v) {
               v.empty() ? 0.0 : v.back(), v.empty() ? 0.0 : v.front());
 }
 
-int revoke_bench(int trials) {
-  DevhostCluster cluster(3);
-  AdminSession a(cluster.host(0).port(), "owner@brightsmiles.test");
-  std::vector<double> from_send[2], from_ack[2];
+// Latency samples of one kind of change, made on host A and seen on hosts B and C.
+struct ChangeLatency {
+  std::vector<double> from_send[2], from_ack[2];  // per observing host
+  std::vector<double> round_trip;                  // A's own answer to the change
   std::vector<int> polls[2];
-  std::vector<double> revoke_round_trip;  // A's own answer to the revoke
   int failures = 0;
-  for (int t = 0; t < trials; ++t) {
-    const ApiKey key = a.create_key("Latency trial " + std::to_string(t));
-    std::latch ready(2), go(1);  // blocking waits: no spinning thread steals a core
-    Clock::time_point refused_at[2];
-    bool refused[2] = {false, false};
-    int n_polls[2] = {0, 0};
-    std::vector<std::thread> pollers;
-    for (int h = 0; h < 2; ++h) {
-      pollers.emplace_back([&, h] {
-        HttpClient c("127.0.0.1", cluster.host(1 + h).port(), true);
-        const bool cached = call_api(c, key.secret).status == 200;  // cache the key on this host
-        ready.count_down();
-        go.wait();
-        if (!cached) return;
-        const auto give_up = Clock::now() + 10s;
-        while (Clock::now() < give_up) {
-          HttpResult r = call_api(c, key.secret);
-          ++n_polls[h];
-          if (r.status == 401 && error_code(r) == "revoked_api_key") {
-            refused_at[h] = Clock::now();
-            refused[h] = true;
-            return;
-          }
+};
+
+// One trial: B and C answer one request with `key` (caching it, and its clinic's plan), then
+// both poll back to back while A makes `change`, until `reached` holds for their answer.
+void measure_change(DevhostCluster& cluster, const std::string& key,
+                    const std::function<void()>& change,
+                    const std::function<bool(const HttpResult&)>& reached, ChangeLatency& out) {
+  std::latch ready(2), go(1);  // blocking waits: no spinning thread steals a core
+  Clock::time_point seen_at[2];
+  bool seen[2] = {false, false};
+  int n_polls[2] = {0, 0};
+  std::vector<std::thread> pollers;
+  for (int h = 0; h < 2; ++h) {
+    pollers.emplace_back([&, h] {
+      HttpClient c("127.0.0.1", cluster.host(1 + h).port(), true);
+      call_api(c, key);  // caches the key (and the plan answer) on this host
+      ready.count_down();
+      go.wait();
+      const auto give_up = Clock::now() + 10s;
+      while (Clock::now() < give_up) {
+        HttpResult r = call_api(c, key);
+        ++n_polls[h];
+        if (reached(r)) {
+          seen_at[h] = Clock::now();
+          seen[h] = true;
+          return;
         }
-      });
-    }
-    // Both pollers have their connection open and the key cached before the revoke.
-    ready.wait();
-    go.count_down();
-    const auto sent = Clock::now();
-    a.revoke(key.id);
-    const auto acked = Clock::now();
-    revoke_round_trip.push_back(ms_between(sent, acked));
-    for (auto& p : pollers) p.join();
-    for (int h = 0; h < 2; ++h) {
-      if (!refused[h]) {
-        ++failures;
-        std::fprintf(stderr, "trial %d: host %d never refused the revoked key\n", t, 1 + h);
-        continue;
       }
-      from_send[h].push_back(ms_between(sent, refused_at[h]));
-      from_ack[h].push_back(ms_between(acked, refused_at[h]));
-      polls[h].push_back(n_polls[h]);
-    }
+    });
   }
-  std::printf("revoke on host A -> first 401 revoked_api_key on another host, %d trials\n", trials);
+  ready.wait();  // both pollers have their connection open and the key cached
+  go.count_down();
+  const auto sent = Clock::now();
+  change();
+  const auto acked = Clock::now();
+  out.round_trip.push_back(ms_between(sent, acked));
+  for (auto& p : pollers) p.join();
+  for (int h = 0; h < 2; ++h) {
+    if (!seen[h]) {
+      ++out.failures;
+      std::fprintf(stderr, "host %d never saw the change within 10 s\n", 1 + h);
+      continue;
+    }
+    out.from_send[h].push_back(ms_between(sent, seen_at[h]));
+    out.from_ack[h].push_back(ms_between(acked, seen_at[h]));
+    out.polls[h].push_back(n_polls[h]);
+  }
+}
+
+void report_change(const std::string& what, const ChangeLatency& l) {
   std::vector<double> all_send, all_ack;
   for (int h = 0; h < 2; ++h) {
     const std::string name = h == 0 ? "B" : "C";
-    report("from sending the revoke, host " + name, from_send[h]);
-    report("from A's answer to the revoke, host " + name, from_ack[h]);
-    all_send.insert(all_send.end(), from_send[h].begin(), from_send[h].end());
-    all_ack.insert(all_ack.end(), from_ack[h].begin(), from_ack[h].end());
+    report("from sending the " + what + ", host " + name, l.from_send[h]);
+    report("from A's answer to the " + what + ", host " + name, l.from_ack[h]);
+    all_send.insert(all_send.end(), l.from_send[h].begin(), l.from_send[h].end());
+    all_ack.insert(all_ack.end(), l.from_ack[h].begin(), l.from_ack[h].end());
     double mean_polls = 0;
-    for (int p : polls[h]) mean_polls += p;
-    if (!polls[h].empty()) std::printf("  host %s: %.1f polls per trial on average\n", name.c_str(), mean_polls / polls[h].size());
+    for (int p : l.polls[h]) mean_polls += p;
+    if (!l.polls[h].empty())
+      std::printf("  host %s: %.1f polls per trial on average\n", name.c_str(),
+                  mean_polls / static_cast<double>(l.polls[h].size()));
   }
-  report("from sending the revoke, B and C", all_send);
-  report("A's answer to the revoke (round trip)", revoke_round_trip);
-  report("from A's answer to the revoke, B and C", all_ack);
-  if (failures > 0) std::printf("FAILURES: %d refusals never seen within 10 s\n", failures);
-  return failures == 0 ? 0 : 1;
+  report("from sending the " + what + ", B and C", all_send);
+  report("A's answer to the " + what + " (round trip)", l.round_trip);
+  report("from A's answer to the " + what + ", B and C", all_ack);
+  if (l.failures > 0) std::printf("FAILURES: %d changes never seen within 10 s\n", l.failures);
+}
+
+int revoke_bench(int trials) {
+  DevhostCluster cluster(3);
+  AdminSession a(cluster.host(0).port(), "owner@brightsmiles.test");
+  ChangeLatency latency;
+  for (int t = 0; t < trials; ++t) {
+    const ApiKey key = a.create_key("Latency trial " + std::to_string(t));
+    measure_change(cluster, key.secret, [&] { a.revoke(key.id); },
+                   [](const HttpResult& r) { return describe(r) == "HTTP 401 revoked_api_key"; },
+                   latency);
+  }
+  std::printf("revoke on host A -> first 401 revoked_api_key on another host, %d trials\n", trials);
+  report_change("revoke", latency);
+  return latency.failures == 0 ? 0 : 1;
+}
+
+// Lakeside Family Dentistry (professional tier + the api_access addon): A cancels the addon
+// (until B and C answer 403 api_access_not_enabled), then buys it again (until they answer 200).
+int plan_bench(int trials) {
+  DevhostCluster cluster(3);
+  AdminSession a(cluster.host(0).port(), "admin@lakeside.test");
+  const ApiKey key = a.create_key("Plan latency");
+  ChangeLatency cancel, buy;
+  for (int t = 0; t < trials; ++t) {
+    measure_change(cluster, key.secret, [&] { a.set_addon("api_access", false); },
+                   [](const HttpResult& r) {
+                     return describe(r) == "HTTP 403 api_access_not_enabled";
+                   },
+                   cancel);
+    measure_change(cluster, key.secret, [&] { a.set_addon("api_access", true); },
+                   [](const HttpResult& r) { return r.status == 200; }, buy);
+  }
+  std::printf("addon cancelled on host A -> first 403 api_access_not_enabled on another host, "
+              "%d trials\n", trials);
+  report_change("cancellation", cancel);
+  std::printf("addon bought again on host A -> first 200 on another host, %d trials\n", trials);
+  report_change("purchase", buy);
+  return cancel.failures + buy.failures == 0 ? 0 : 1;
 }
 
 int recovery_bench(int trials, int outage_ms) {
@@ -211,12 +257,14 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   try {
     if (mode == "revoke") return revoke_bench(argc > 2 ? std::atoi(argv[2]) : 100);
+    if (mode == "plan") return plan_bench(argc > 2 ? std::atoi(argv[2]) : 50);
     if (mode == "recovery")
       return recovery_bench(argc > 2 ? std::atoi(argv[2]) : 5, argc > 3 ? std::atoi(argv[3]) : 2000);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cluster_bench: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: cluster_bench revoke [TRIALS] | recovery [TRIALS] [OUTAGE_MS]\n");
+  std::fprintf(stderr,
+               "usage: cluster_bench revoke [TRIALS] | plan [TRIALS] | recovery [TRIALS] [OUTAGE_MS]\n");
   return 2;
 }

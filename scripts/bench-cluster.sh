@@ -6,7 +6,9 @@
 #
 # 1. revoke: a revoke on host A until the first 401 revoked_api_key on hosts B and C (which had
 #    the key cached), MDP_BENCH_REVOKE_TRIALS trials (default 100).
-# 2. recovery: PostgreSQL stopped for MDP_BENCH_OUTAGE_MS (default 2000) and started again, from
+# 2. plan: the same for a plan change (the api_access addon cancelled on A until B and C answer
+#    403, bought again until they answer 200), MDP_BENCH_PLAN_TRIALS trials (default 50).
+# 3. recovery: PostgreSQL stopped for MDP_BENCH_OUTAGE_MS (default 2000) and started again, from
 #    `pg_ctl -w start` returning to the first 200 from login, an admin route, the API Keys page
 #    and the public API on each of three hosts, MDP_BENCH_RECOVERY_TRIALS trials (default 5).
 # Each part starts its own throwaway PostgreSQL (socket only, in a temp folder, removed after).
@@ -32,6 +34,9 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 echo "== revoke-to-refused on another process"
 "$BUILD_DIR/bin/cluster_bench" revoke "${MDP_BENCH_REVOKE_TRIALS:-100}" || status=1
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== plan change to refused / accepted on another process"
+"$BUILD_DIR/bin/cluster_bench" plan "${MDP_BENCH_PLAN_TRIALS:-50}" || status=1
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== recovery after a PostgreSQL restart"
 "$BUILD_DIR/bin/cluster_bench" recovery "${MDP_BENCH_RECOVERY_TRIALS:-5}" "${MDP_BENCH_OUTAGE_MS:-2000}" || status=1

@@ -6,7 +6,9 @@
 // 2 s deadline below can only be met by the push path (PostgreSQL NOTIFY): a host that misses
 // the push fails the test instead of passing late through the poll. The offline grace is
 // stretched too, so that a minute without a poll never reads as "out of touch with the
-// database". The devhost's own plan feed keeps its defaults.
+// database". The devhost's plan feed has no such setting (it also polls about every second):
+// for plan changes the deadline proves that the change arrives (before, it never did), and
+// bench/cluster_bench (plan) measures how fast.
 #include <gtest/gtest.h>
 
 #include <chrono>
