@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <map>
 #include <string>
@@ -404,6 +405,31 @@ TEST_F(Hostile, ConnectionsBeyondTheFileLimitShedTheOldestWaitingOnes) {
   }
   EXPECT_GT(closed, 0);
   for (int f : idle) close(f);
+  HttpClient c = client();
+  EXPECT_EQ(c.get("/demo/ping").status, 200);
+}
+
+// A client that sends a header a byte now and then (slowloris) is cut off once its header is
+// not complete 10 s after its first byte, even though it never stops sending.
+TEST_F(Hostile, AHeaderMustArriveWithinTenSeconds) {
+  start();
+  std::vector<int> fds = half_sent_connections(host_->port(), 1);
+  ASSERT_EQ(fds.size(), 1u);
+  const int fd = fds[0];
+  timeval quick{0, 200'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
+    (void)!send(fd, "X", 1, MSG_NOSIGNAL);  // one more byte of a header line that never ends
+    char b;
+    const ssize_t n = read(fd, &b, 1);
+    closed = n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
+  close(fd);
+  EXPECT_TRUE(closed) << "still open after " << s << " s";
+  EXPECT_GE(s, 9);
   HttpClient c = client();
   EXPECT_EQ(c.get("/demo/ping").status, 200);
 }
