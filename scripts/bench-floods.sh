@@ -4,18 +4,25 @@
 #   scripts/bench-floods.sh                          configure + build the dev preset, then run
 #   MDP_BENCH_BUILD_DIR=build/dev scripts/bench-floods.sh   use an already built tree
 #
-# One devhost (SQLite, pinned to CPU 0). The legitimate client is wrk on GET /api/v1/ping with a
-# valid key (through the API hook). Each round measures it in every condition, in turn:
+# One devhost (pinned to CPU 0) on SQLite, or on a throwaway PostgreSQL with MDP_BENCH_DB=postgresql.
+# The legitimate client is wrk on GET /api/v1/ping with a valid key (through the API hook). Each
+# round measures it in every condition, in turn:
 #   alone      nothing else
 #   notfound   yardstick: a flood of GET /no/such/page (404, no authentication) on 8 connections
 #   wrongpw    attack: a flood of POST /login with a wrong password on 8 connections
 #   spread     attack, harder: the same from a different loopback address and for a different
 #              e-mail on every request (bench/login_flood.py, python3), so no throttle ever
 #              triggers and only the bounded login pool stands between the flood and the API
-# Both floods run at full speed (wrk on CPU 1, like the legitimate client), so each costs CPU; the
+#   malformed  yardstick: a flood of GET /api/v1/ping with malformed keys (refused before any
+#              hashing or lookup) on 8 connections
+#   forged     attack: the same flood with keys that have a valid checksum but exist nowhere
+#              (bench/forge_keys: 200,000 distinct keys, so every one is new to the plugin)
+# Every flood runs at full speed (wrk on CPU 1, like the legitimate client), so each costs CPU; a
 # yardstick says what any full-speed flood costs on this machine, and the target is that the
-# attack costs no more: legitimate throughput under wrongpw >= 80% of that under notfound.
-# Every flood starts 1 s before the legitimate wrk and ends after it.
+# attack costs no more: legitimate throughput under wrongpw >= 80% of that under notfound, and
+# under forged >= 80% of that under malformed. MDP_BENCH_CONDITIONS picks a subset (default all).
+# Every flood starts 1 s before the legitimate wrk and ends after it. All floods come from
+# 127.0.0.1, the legitimate client's address too.
 #
 # Options (environment): MDP_BENCH_OUT (folder for raw output, default a temp dir, kept),
 # MDP_BENCH_ROUNDS (default 3), MDP_BENCH_SECONDS (legitimate wrk duration, default 8),
@@ -24,18 +31,22 @@
 # The API key is never printed: it lives in a shell variable and in wrk's environment only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${MDP_BENCH_DB:-sqlite}" == postgresql && -z "${MDP_TEST_PG:-}" ]]; then
+  exec scripts/with-postgres.sh "$0" "$@"
+fi
 
 BUILD_DIR="${MDP_BENCH_BUILD_DIR:-}"
 if [[ -z "$BUILD_DIR" ]]; then
   cmake --preset dev >/dev/null
   BUILD_DIR=build/dev
 fi
-cmake --build "$BUILD_DIR" --target mdp-devhost mdp_api_access
+cmake --build "$BUILD_DIR" --target mdp-devhost mdp_api_access forge_keys
 command -v wrk >/dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
 
 OUT="${MDP_BENCH_OUT:-$(mktemp -d /tmp/mdp-floods.XXXXXX)}"
 mkdir -p "$OUT"
 ROUNDS="${MDP_BENCH_ROUNDS:-3}"
+CONDITIONS="${MDP_BENCH_CONDITIONS:-alone notfound wrongpw spread malformed forged}"
 SECS="${MDP_BENCH_SECONDS:-8}"
 WRK_ARGS="${MDP_WRK_ARGS:--t1 -c16}"
 echo "== machine"
@@ -51,7 +62,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-taskset -c 0 "$BUILD_DIR/bin/mdp-devhost" --listen 127.0.0.1:0 --database "sqlite:$WORK/bench.db" \
+DATABASE="sqlite:$WORK/bench.db"
+[[ "${MDP_BENCH_DB:-sqlite}" == postgresql ]] && DATABASE="$MDP_TEST_PG"
+echo "database: ${MDP_BENCH_DB:-sqlite}"
+taskset -c 0 "$BUILD_DIR/bin/mdp-devhost" --listen 127.0.0.1:0 --database "$DATABASE" \
   --plugins "$BUILD_DIR/plugins" >"$WORK/devhost.out" 2>"$OUT/devhost.log" &
 DEVHOST_PID=$!
 PORT=""
@@ -86,6 +100,20 @@ LUA
 cat >"$WORK/notfound.lua" <<'LUA'
 wrk.path = "/no/such/page"
 LUA
+# The key floods read their keys from a file, one per request, in turn.
+"$BUILD_DIR/bin/forge_keys" 200000 >"$WORK/forged.keys"
+# Malformed: the same length and prefix, with characters outside the base32 alphabet.
+sed 's/[A-H]/1/g' "$WORK/forged.keys" >"$WORK/malformed.keys"
+for kind in forged malformed; do
+  cat >"$WORK/$kind.lua" <<LUA
+local keys, n = {}, 0
+for line in io.lines("$WORK/$kind.keys") do keys[#keys + 1] = line end
+request = function()
+  n = n % #keys + 1
+  return wrk.format("GET", "/api/v1/ping", {["Authorization"] = "Bearer " .. keys[n]})
+end
+LUA
+done
 
 code="$(curl -s -o /dev/null -w '%{http_code}' -H @- "$BASE/api/v1/ping" <<<"Authorization: Bearer $BENCH_KEY")"
 [[ "$code" == 200 ]] || { echo "GET /api/v1/ping answered $code" >&2; exit 1; }
@@ -94,12 +122,13 @@ MDP_BENCH_KEY="$BENCH_KEY" taskset -c 1 wrk -t1 -c16 -d2s -s "$WORK/legit.lua" "
 
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
-CONDS=(alone notfound wrongpw)
-command -v python3 >/dev/null && CONDS+=(spread) || echo "python3 not found: the spread flood is skipped"
+if [[ " $CONDITIONS " == *" spread "* ]] && ! command -v python3 >/dev/null; then
+  echo "python3 not found: the spread flood is skipped"; CONDITIONS="${CONDITIONS/spread/}"
+fi
 declare -A SUM
-for cond in "${CONDS[@]}"; do SUM[$cond]=0; done
+for cond in $CONDITIONS; do SUM[$cond]=0; done
 for round in $(seq 1 "$ROUNDS"); do
-  for cond in "${CONDS[@]}"; do
+  for cond in $CONDITIONS; do
     FLOOD_PID=""
     if [[ "$cond" == spread ]]; then
       taskset -c 1 python3 bench/login_flood.py "$PORT" $((SECS + 2)) 8 >"$WORK/flood.txt" &
@@ -129,8 +158,15 @@ unset BENCH_KEY
 # What the login flood got: the throttle's answers, from the devhost's point of view.
 echo "after the floods, a login from this address answers: $(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
   -d '{"email":"owner@brightsmiles.test","password":"devpass"}' "$BASE/login")"
-awk -v a="${SUM[alone]}" -v n="${SUM[notfound]}" -v w="${SUM[wrongpw]}" -v sp="${SUM[spread]:-}" -v k="$ROUNDS" 'BEGIN {
-  printf "mean legitimate req/s: alone %.0f, under the 404 flood %.0f, under the wrong-password flood %.0f\n", a/k, n/k, w/k
-  printf "ratio wrong-password / 404 flood: %.2f (target >= 0.80: %s)\n", w/n, (w/n >= 0.8 ? "met" : "NOT met")
-  if (sp != "") printf "spread flood (no throttle applies): legitimate %.0f req/s, ratio to the 404 flood %.2f\n", sp/k, sp/n }'
+printf 'mean legitimate req/s:'
+for cond in $CONDITIONS; do awk -v c="$cond" -v s="${SUM[$cond]}" -v k="$ROUNDS" 'BEGIN { printf " %s %.0f", c, s/k }'; done
+echo
+ratio() {  # attack yardstick label
+  [[ -n "${SUM[$1]:-}" && -n "${SUM[$2]:-}" ]] || return 0
+  awk -v a="${SUM[$1]}" -v y="${SUM[$2]}" -v l="$3" 'BEGIN {
+    printf "ratio %s: %.2f (target >= 0.80: %s)\n", l, a/y, (a/y >= 0.8 ? "met" : "NOT met") }'
+}
+ratio wrongpw notfound "wrong-password / 404 flood"
+ratio forged malformed "forged keys / malformed keys"
+ratio spread notfound "spread wrong-password (no throttle applies) / 404 flood"
 echo "raw wrk output and the devhost log: $OUT"
