@@ -21,8 +21,8 @@
 # yardstick says what any full-speed flood costs on this machine, and the target is that the
 # attack costs no more: legitimate throughput under wrongpw >= 80% of that under notfound, and
 # under forged >= 80% of that under malformed. MDP_BENCH_CONDITIONS picks a subset (default all).
-# Every flood starts 1 s before the legitimate wrk and ends after it. All floods come from
-# 127.0.0.1, the legitimate client's address too.
+# Every flood starts 1 s before the legitimate wrk and ends after it. Every flood but spread comes
+# from 127.0.0.1, the legitimate client's address too.
 #
 # Options (environment): MDP_BENCH_OUT (folder for raw output, default a temp dir, kept),
 # MDP_BENCH_ROUNDS (default 3), MDP_BENCH_SECONDS (legitimate wrk duration, default 8),
