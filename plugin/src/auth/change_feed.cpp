@@ -200,6 +200,14 @@ bool ChangeFeed::wait_for_news(std::chrono::milliseconds timeout) {
   PGconn* conn = nullptr;
   if (db_.dialect() == host::Dialect::postgresql) {
     conn = native(**listen_lease_);
+    // libpq also reads notifications while a query runs (the last catch-up): those are already
+    // queued and will never make the socket readable again, so read the feed at once.
+    bool queued = false;
+    while (PGnotify* note = PQnotifies(conn)) {
+      queued = true;
+      PQfreemem(note);
+    }
+    if (queued) return true;
     fds[1].fd = PQsocket(conn);
     if (fds[1].fd < 0) return false;
   }
