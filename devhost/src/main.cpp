@@ -24,6 +24,7 @@
 #include "services/host_schema.hpp"
 #include "services/host_services.hpp"
 #include "services/soci_database.hpp"
+#include "services/subscription_changes.hpp"
 
 namespace {
 
@@ -155,10 +156,14 @@ int main(int argc, char** argv) {
   ApplicationOptions app_options;
   app_options.https = opt.https;
   Application app(shared, opt.test_clock ? &manual_clock : nullptr, std::move(plugins), app_options);
+  // Plan changes made by any process sharing the database reach this one's plugins.
+  SubscriptionChangeListener listener(*db, [&app](mdp::host::ClinicId c) { app.subscription_changed(c); });
   std::unique_ptr<HttpServer> server;
   try {
+    listener.start();
     server = std::make_unique<HttpServer>(app, opt.address, opt.port, 4);
   } catch (const std::exception& e) {
+    listener.stop();
     app.stop_plugins();
     die(e.what());
   }
@@ -168,6 +173,7 @@ int main(int argc, char** argv) {
 
   server->run();
   server.reset();
+  listener.stop();
   app.stop_plugins();
   log.write(mdp::host::LogLevel::info, "stopped");
   return 0;

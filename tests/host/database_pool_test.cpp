@@ -322,7 +322,15 @@ TEST_F(DatabasePoolPg, BorrowersWaitingOnAFullPoolAreReleasedWhenTheDatabaseGoes
   db.give_back(t1);
   waiter.join();
   db.give_back(t2);
+  // Asked to retry now (what the change listener does once its own connection is back), the pool
+  // does not wait out its backoff.
+  std::this_thread::sleep_for(1500ms);  // the backoff has grown to its 1 s maximum
   admin("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS true");
+  const auto t0 = SteadyClock::now();
+  EXPECT_TRUE(db.retry_now_and_wait(2s));
+  // Well under the 1 s the backoff would make it wait (a connect takes a few ms here).
+  EXPECT_LT(SteadyClock::now() - t0, 250ms);
+  EXPECT_FALSE(db.health().database_down);
   EXPECT_TRUE(eventually([&] { return db.health().idle == 2; }));
 }
 

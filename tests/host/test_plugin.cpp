@@ -1,9 +1,14 @@
 // A tiny plugin for the loader tests, compiled several times with different macros:
 //   TEST_ABI_MAJOR=99        reports another ABI major from mdp_plugin_abi (must be refused);
 //   TEST_BAD_REGISTRATIONS   registers an undeclared feature and a duplicate route (refused);
-//   neither                  a well-behaved plugin with one feature, one route and a hook.
+//   neither                  a well-behaved plugin with one feature, two routes and a hook;
+//                            GET changes lists every on_subscription_changed call it received
+//                            ({"changes":[clinic, ...]}, 0 for "every clinic").
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include <boost/dll/alias.hpp>
 
@@ -46,6 +51,15 @@ class TestPlugin final : public Plugin {
                      out.body = std::string(R"({"id":")") + *req.param("id") + "\"}";
                      return out;
                    }});
+      r.add_route({"GET", "changes", "", "changes", [this](const RouteRequest&) {
+                     Response out;
+                     std::lock_guard lock(mutex_);
+                     out.body = R"({"changes":[)";
+                     for (std::size_t i = 0; i < changes_.size(); ++i)
+                       out.body += (i ? "," : "") + std::to_string(changes_[i]);
+                     out.body += "]}";
+                     return out;
+                   }});
       r.set_api_hook(std::make_shared<EchoHook>());
 #endif
       return {};
@@ -53,9 +67,18 @@ class TestPlugin final : public Plugin {
       return {false, "out of memory"};
     }
   }
-  void on_subscription_changed(ClinicId) noexcept override { ++changes; }
+  void on_subscription_changed(ClinicId clinic) noexcept override {
+    try {
+      std::lock_guard lock(mutex_);
+      changes_.push_back(clinic);
+    } catch (...) {
+    }
+  }
   void on_stop() noexcept override {}
-  int changes = 0;
+
+ private:
+  std::mutex mutex_;
+  std::vector<ClinicId> changes_;  // every on_subscription_changed call, in order
 };
 
 std::shared_ptr<Plugin> create() {

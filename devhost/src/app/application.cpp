@@ -68,6 +68,10 @@ HttpResponse refusal_without_body(int status) {
 
 namespace {
 
+// Retry-After of a 503 caused by the database: the pool retries a dead connection about every
+// second (services/soci_database.hpp).
+constexpr const char* kRetryAfterSeconds = "2";
+
 HttpResponse json_response(int status, const json::value& v) {
   return HttpResponse{status, "application/json", json::serialize(v), {}};
 }
@@ -135,6 +139,34 @@ struct Actor {
   host::User user;
 };
 
+// 503 while the database is down: the caller is told to retry, and nobody is logged out.
+HttpResponse database_unavailable() {
+  HttpResponse r = json_error(503, "database_unavailable",
+                              "The database is unavailable right now; try again in a few seconds.");
+  r.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+  return r;
+}
+
+// The public API's own handlers: the same words as the API hook's 503.
+HttpResponse api_unavailable() {
+  HttpResponse r = json_error(503, "service_unavailable",
+                              "The API could not serve the request right now; try again shortly.");
+  r.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+  return r;
+}
+
+// The HTML form for pages: a plain message page (no navigation: building it needs the database).
+HttpResponse database_unavailable_page() {
+  render::PageChrome c;
+  c.title = "Database unavailable";
+  HttpResponse r = html_response(
+      503, render::render_message_page(c, "Database unavailable",
+                                       "The database is unavailable right now. You are still logged "
+                                       "in: reload this page in a few seconds."));
+  r.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+  return r;
+}
+
 enum class ApiEndpoint { patients, appointments_list, appointments_create, ping };
 struct ApiRoute {
   const char* method;
@@ -176,7 +208,10 @@ struct Application::Impl {
         sessions(services.clock, o.sessions),
         logins(services.directory, services.clock, sessions, o.login, o.https,
                [this](const host::User& u, const std::string& csrf) {
-                 return json::serialize(json::object{{"csrf_token", csrf}, {"user", user_json(u)}});
+                 auto user = user_json(u);
+                 // The clinic's name could not be read: the login answers 503 (login.cpp).
+                 if (!user) throw std::runtime_error("the database is unavailable");
+                 return json::serialize(json::object{{"csrf_token", csrf}, {"user", std::move(*user)}});
                }) {
     for (const auto& lp : plugins)
       if (lp->hook()) hooks.push_back(lp->hook());
@@ -188,42 +223,54 @@ struct Application::Impl {
   }
 
   // --- identity -------------------------------------------------------------------------------
-  std::optional<Actor> actor(const HttpRequest& req) {
-    std::string_view id = session_cookie(req);
-    if (id.empty()) return std::nullopt;
-    auto ws = sessions.find(id);
-    if (!ws) return std::nullopt;
-    auto user = s.directory.user(ws->user_id);
-    if (!user.is_found()) return std::nullopt;
-    return Actor{std::string(id), *ws, user.value};
+  // Sessions live in memory; the user behind one is read from the database on each request.
+  // not_found (the user is gone) ends the session; unavailable is not an answer about the user:
+  // the caller answers 503 and the session stays.
+  host::Lookup<Actor> actor(std::string_view session_id, const WebSession& ws) {
+    auto user = s.directory.user(ws.user_id);
+    if (user.is_unavailable()) return host::Lookup<Actor>::unavailable();
+    if (!user.is_found()) {
+      sessions.erase(session_id);
+      return host::Lookup<Actor>::not_found();
+    }
+    return host::Lookup<Actor>::found(Actor{std::string(session_id), ws, std::move(user.value)});
   }
 
-  std::optional<std::string> clinic_name(host::ClinicId id) {
+  // Clinic names never change in the devhost: found names are cached, nothing else is.
+  host::Lookup<std::string> clinic_name(host::ClinicId id) {
     {
       std::shared_lock lock(clinic_mutex);
       auto it = clinic_names.find(id);
-      if (it != clinic_names.end()) return it->second;
+      if (it != clinic_names.end()) return host::Lookup<std::string>::found(it->second);
     }
     auto c = s.directory.clinic(id);
-    if (!c.is_found()) return std::nullopt;
+    if (c.is_unavailable()) return host::Lookup<std::string>::unavailable();
+    if (!c.is_found()) return host::Lookup<std::string>::found("");
     std::unique_lock lock(clinic_mutex);
     clinic_names[id] = c.value.name;
-    return c.value.name;
+    return host::Lookup<std::string>::found(c.value.name);
   }
 
-  json::object clinic_json(host::ClinicId id) {
+  // nullopt: the database could not tell the clinic's name.
+  std::optional<json::object> clinic_json(host::ClinicId id) {
     auto name = clinic_name(id);
-    return json::object{{"id", id}, {"name", name ? *name : std::string()}};
+    if (!name.is_found()) return std::nullopt;
+    return json::object{{"id", id}, {"name", name.value}};
   }
 
-  json::object user_json(const host::User& u) {
+  std::optional<json::object> user_json(const host::User& u) {
+    auto clinic = clinic_json(u.clinic_id);
+    if (!clinic) return std::nullopt;
     return json::object{{"id", u.id},     {"name", u.name},  {"email", u.email},
-                        {"role", u.role}, {"clinic", clinic_json(u.clinic_id)}};
+                        {"role", u.role}, {"clinic", std::move(*clinic)}};
   }
 
   // --- chrome for HTML pages --------------------------------------------------------------------
-  render::PageChrome chrome(const Actor& a, std::string title, std::string current_path,
-                            std::string action_base = "/") {
+  // nullopt: the database could not tell the clinic's name.
+  std::optional<render::PageChrome> chrome(const Actor& a, std::string title, std::string current_path,
+                                           std::string action_base = "/") {
+    auto clinic = clinic_name(a.user.clinic_id);
+    if (!clinic.is_found()) return std::nullopt;
     render::PageChrome c;
     c.title = std::move(title);
     c.nav.push_back({"Account", "Billing & Subscription", "/settings/billing"});
@@ -232,7 +279,7 @@ struct Application::Impl {
         if (s.permissions.allows(a.user.role, page.permission))
           c.nav.push_back({page.section, page.title, "/settings/" + page.path});
     c.user_name = a.user.name;
-    c.clinic_name = clinic_name(a.user.clinic_id).value_or("");
+    c.clinic_name = std::move(clinic.value);
     c.csrf_token = a.session.csrf_token;
     c.current_path = std::move(current_path);
     c.action_base = std::move(action_base);
@@ -266,31 +313,43 @@ struct Application::Impl {
 
     // Everything below needs a session; state-changing requests also need the CSRF token.
     bool is_html_page = !segs.empty() && segs[0] == "settings" && req.method == "GET";
-    auto a = actor(req);
-    if (!a) {
+    auto not_logged_in = [&] {
       if (is_html_page) return redirect("/login?next=" + std::string(url.encoded_path()));
       if (!known_path(segs, path)) return not_found();
       return json_error(401, "not_authenticated", "Log in first (POST /login).");
-    }
-    if (state_changing(req.method) &&
-        !SessionStore::csrf_matches(a->session, req.header("X-CSRF-Token")))
+    };
+    std::string_view session_id = session_cookie(req);
+    auto ws = session_id.empty() ? std::nullopt : sessions.find(session_id);
+    if (!ws) return not_logged_in();
+    if (state_changing(req.method) && !SessionStore::csrf_matches(*ws, req.header("X-CSRF-Token")))
       return json_error(403, "csrf_token_invalid",
                         "The X-CSRF-Token header is missing or does not match the session.");
 
+    // Logging out needs no database.
     if (path == "/logout") {
       if (req.method != "POST") return json_error(405, "method_not_allowed", "Use POST /logout.");
-      sessions.erase(a->session_id);
+      sessions.erase(session_id);
       HttpResponse r = json_response(200, json::object{{"ok", true}});
       r.headers.emplace_back("Set-Cookie", logins.clearing_cookie());
       return r;
     }
-    if (path == "/session" && req.method == "GET")
-      return json_response(200, json::object{{"user", user_json(a->user)},
+    auto who = actor(session_id, *ws);
+    if (who.is_unavailable()) return is_html_page ? database_unavailable_page() : database_unavailable();
+    if (!who.is_found()) return not_logged_in();
+    const Actor* a = &who.value;
+
+    if (path == "/session" && req.method == "GET") {
+      auto user = user_json(a->user);
+      if (!user) return database_unavailable();
+      return json_response(200, json::object{{"user", std::move(*user)},
                                              {"csrf_token", a->session.csrf_token}});
+    }
     if (is_html_page) return settings_page(*a, segs, path);
     if (path == "/billing/features") {
       if (req.method != "GET") return json_error(405, "method_not_allowed", "Use GET.");
-      return json_response(200, features_json(a->user.clinic_id));
+      auto features = features_json(a->user.clinic_id);
+      if (!features) return database_unavailable();
+      return json_response(200, std::move(*features));
     }
     if (segs.size() == 3 && segs[0] == "billing" && segs[1] == "addons")
       return addon_change(req, *a, segs[2]);
@@ -330,10 +389,13 @@ struct Application::Impl {
   }
 
   // --- billing ------------------------------------------------------------------------------
-  json::object features_json(host::ClinicId clinic) {
+  // nullopt: the database could not tell (never shown as "disabled").
+  std::optional<json::object> features_json(host::ClinicId clinic) {
     json::array arr;
     for (const auto& spec : s.features.all()) {
-      host::FeatureState st = s.subscriptions.feature(clinic, spec.id).value;
+      auto state = s.subscriptions.feature(clinic, spec.id);
+      if (state.is_unavailable()) return std::nullopt;
+      host::FeatureState st = state.value;
       json::value source = nullptr;
       if (st.enabled) source = json::string(source_name(st.source));
       arr.push_back(json::object{{"id", spec.id}, {"label", spec.label}, {"enabled", st.enabled},
@@ -351,44 +413,60 @@ struct Application::Impl {
     for (const auto& spec : s.features.all())
       if (!spec.addon.empty() && spec.addon == addon) known = true;
     if (!known) return json_error(404, "addon_not_found", "No feature is unlocked by that addon.");
-    if (req.method == "POST") s.subscriptions.add_addon(a.user.clinic_id, addon);
-    else s.subscriptions.remove_addon(a.user.clinic_id, addon);
-    for (const auto& lp : plugins) lp->plugin()->on_subscription_changed(a.user.clinic_id);
-    return json_response(200, features_json(a.user.clinic_id));
+    if (!s.subscriptions.set_addon(a.user.clinic_id, addon, req.method == "POST"))
+      return database_unavailable();
+    // This process's plugins hear of it now; every process's (this one's too) also hears of it
+    // from the change listener, within milliseconds on PostgreSQL.
+    subscription_changed(a.user.clinic_id);
+    auto features = features_json(a.user.clinic_id);
+    if (!features) return database_unavailable();
+    return json_response(200, std::move(*features));
+  }
+
+  void subscription_changed(host::ClinicId clinic) noexcept {
+    for (const auto& lp : plugins) lp->plugin()->on_subscription_changed(clinic);
   }
 
   // --- settings pages -------------------------------------------------------------------------
   HttpResponse settings_page(const Actor& a, const std::vector<std::string>& segs,
                              const std::string& path) {
-    if (segs.size() == 1 || (segs.size() == 2 && segs[1].empty()))
-      return html_response(200, render::render_settings_index(chrome(a, "Settings", "/settings")));
+    if (segs.size() == 1 || (segs.size() == 2 && segs[1].empty())) {
+      auto c = chrome(a, "Settings", "/settings");
+      if (!c) return database_unavailable_page();
+      return html_response(200, render::render_settings_index(*c));
+    }
     if (path == "/settings/billing") {
+      auto c = chrome(a, "Billing & Subscription", path);
+      if (!c) return database_unavailable_page();
       std::vector<render::BillingFeature> rows;
       for (const auto& spec : s.features.all()) {
-        host::FeatureState st = s.subscriptions.feature(a.user.clinic_id, spec.id).value;
+        auto state = s.subscriptions.feature(a.user.clinic_id, spec.id);
+        if (state.is_unavailable()) return database_unavailable_page();
+        host::FeatureState st = state.value;
         rows.push_back({spec.id, spec.label, st.enabled, source_name(st.source), spec.addon});
       }
-      auto tier = s.subscriptions.tier(a.user.clinic_id).value;
-      auto vm = render::billing_view_model(clinic_name(a.user.clinic_id).value_or(""), tier, rows,
+      auto tier = s.subscriptions.tier(a.user.clinic_id);
+      if (tier.is_unavailable()) return database_unavailable_page();
+      auto vm = render::billing_view_model(c->clinic_name, tier.value, rows,
                                            s.permissions.allows(a.user.role, kBillingPermission));
-      return html_response(200, render::render_settings_page(
-                                    vm, chrome(a, "Billing & Subscription", path)));
+      return html_response(200, render::render_settings_page(vm, *c));
     }
     std::string sub = path.substr(std::string("/settings/").size());
     for (const auto& lp : plugins) {
       for (const auto& page : lp->pages()) {
         if (page.path != sub) continue;
         auto c = chrome(a, page.title, path, "/plugins/" + lp->id() + "/");
+        if (!c) return database_unavailable_page();
         if (!s.permissions.allows(a.user.role, page.permission))
           return html_response(403, render::render_message_page(
-                                        c, "Forbidden", "You don't have permission to open this page."));
+                                        *c, "Forbidden", "You don't have permission to open this page."));
         host::RouteRequest rr;
         rr.method = "GET";
         rr.user = a.user;
         rr.csrf_token = a.session.csrf_token;
         std::string vm = page.view_model(rr);
         std::string why;
-        std::string html = render::render_settings_page(vm, c, &why);
+        std::string html = render::render_settings_page(vm, *c, &why);
         if (!why.empty()) {
           StderrLog("devhost").write(host::LogLevel::warning,
                                      "plugin " + lp->id() + " page " + page.id + ": " + why);
@@ -396,7 +474,9 @@ struct Application::Impl {
         return html_response(200, std::move(html));
       }
     }
-    return html_response(404, render::render_message_page(chrome(a, "Not found", path), "Not found",
+    auto c = chrome(a, "Not found", path);
+    if (!c) return database_unavailable_page();
+    return html_response(404, render::render_message_page(*c, "Not found",
                                                           "There is no settings page here."));
   }
 
@@ -527,6 +607,8 @@ struct Application::Impl {
     if (allowed) {
       try {
         response = serve_api(*route, req, clinic);
+      } catch (const soci::soci_error&) {
+        response = api_unavailable();  // the database failed mid-request: "try again", not a 500
       } catch (const std::exception&) {
         response = json_error(500, "internal_error", "The request failed on the server.");
       }
@@ -536,13 +618,15 @@ struct Application::Impl {
   }
 
   HttpResponse serve_api(const ApiRoute& route, const HttpRequest& req, host::ClinicId clinic) {
-    json::object out{{"clinic", clinic_json(clinic)}};
+    auto clinic_object = clinic_json(clinic);
+    if (!clinic_object) return api_unavailable();
+    json::object out{{"clinic", std::move(*clinic_object)}};
     if (route.endpoint == ApiEndpoint::ping) {
       out["pong"] = true;
       return json_response(200, std::move(out));
     }
-    host::SessionLease db(s.database, 5s);
-    if (!db) return json_error(503, "database_busy", "Try again shortly.");
+    host::SessionLease db(s.database, 2s);
+    if (!db) return api_unavailable();
     long long cid = clinic;
     if (route.endpoint == ApiEndpoint::patients) {
       json::array arr;
@@ -648,6 +732,13 @@ HttpResponse Application::handle(const HttpRequest& request) noexcept {
     HttpResponse response = impl_->handle(request);
     maybe_gzip(request, response);  // pages and assets only (app/compression.hpp)
     return response;
+  } catch (const soci::soci_error& e) {
+    // A host query failed (every path above answers its own 503 first; this is the net).
+    try {
+      StderrLog("devhost").write(host::LogLevel::warning, std::string("database error: ") + e.what());
+      return database_unavailable();
+    } catch (...) {
+    }
   } catch (const std::exception& e) {
     try {
       StderrLog("devhost").write(host::LogLevel::error, std::string("request failed: ") + e.what());
@@ -658,6 +749,10 @@ HttpResponse Application::handle(const HttpRequest& request) noexcept {
   }
   return HttpResponse{500, "application/json",
                       R"({"error":{"code":"internal_error","message":"The request failed on the server."}})", {}};
+}
+
+void Application::subscription_changed(host::ClinicId clinic) noexcept {
+  impl_->subscription_changed(clinic);
 }
 
 void Application::stop_plugins() noexcept {

@@ -55,6 +55,9 @@ class Application {
 
   // The server writes these headers with every response (app/response_headers.hpp).
   const HeaderPolicy& header_policy() const noexcept;
+  // A clinic's plan changed (in this process or another): on_subscription_changed on every
+  // plugin. Any thread; main() stops the change listener before stop_plugins().
+  void subscription_changed(host::ClinicId clinic) noexcept;
 
   // Called by main() after the server stopped: on_stop on every plugin, then drops them.
   void stop_plugins() noexcept;

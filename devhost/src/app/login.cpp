@@ -1,6 +1,7 @@
 #include "app/login.hpp"
 
 #include <memory>
+#include <stdexcept>
 
 #include <botan/mem_ops.h>
 #include <boost/json.hpp>
@@ -117,16 +118,26 @@ void LoginService::check(const std::string& email, const std::string& password,
   HttpResponse out;
   try {
     auto found = directory_.user_for_login(email);
+    if (found.is_unavailable()) throw std::runtime_error("the database is unavailable");
     // Unknown e-mails are checked against a dummy hash: the same Argon2 work either way.
-    const bool ok = check_password(password, found ? found->second : dummy_hash_) && found.has_value();
+    const bool ok =
+        check_password(password, found.is_found() ? found.value.password_hash : dummy_hash_) &&
+        found.is_found();
     if (!ok) {
       throttle_.failed(email, address, clock_.now());
       out = json_error(401, "invalid_credentials", "Wrong e-mail or password.");
     } else {
-      throttle_.succeeded(email, address);
       std::string csrf;
-      std::string id = sessions_.create(found->first.id, csrf);
-      out = HttpResponse{200, "application/json", welcome_(found->first, csrf), {}};
+      std::string id = sessions_.create(found.value.user.id, csrf);
+      std::string body;
+      try {
+        body = welcome_(found.value.user, csrf);
+      } catch (...) {
+        sessions_.erase(id);  // no session without the answer that hands it out
+        throw;
+      }
+      throttle_.succeeded(email, address);
+      out = HttpResponse{200, "application/json", std::move(body), {}};
       out.headers.emplace_back("Set-Cookie", session_cookie(id));
     }
   } catch (const std::exception&) {

@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS host_appointments (
   reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS host_appointments_clinic ON host_appointments(clinic_id);
+-- AUTOINCREMENT: an id is never reused, even after the newest rows were trimmed.
+CREATE TABLE IF NOT EXISTS host_subscription_changes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  clinic_id INTEGER NOT NULL,
+  changed_at INTEGER NOT NULL
+);
 )sql";
 
 const char* kPostgresSchema = R"sql(
@@ -90,6 +96,11 @@ CREATE TABLE IF NOT EXISTS host_appointments (
   reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS host_appointments_clinic ON host_appointments(clinic_id);
+CREATE TABLE IF NOT EXISTS host_subscription_changes (
+  id BIGSERIAL PRIMARY KEY,
+  clinic_id BIGINT NOT NULL,
+  changed_at BIGINT NOT NULL
+);
 )sql";
 
 // The same locking as the migrator: one writer at a time across processes.

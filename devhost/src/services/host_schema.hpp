@@ -5,6 +5,8 @@
 //   host_users(id, clinic_id, email, name, role, password_hash)
 //   host_patients(id, clinic_id, first_name, last_name, birth_date)
 //   host_appointments(id, clinic_id, patient_id, starts_at, duration_minutes, reason)
+//   host_subscription_changes(id, clinic_id, changed_at)   plan changes for every host process
+//     (subscription_changes.hpp); changed_at in microseconds since the Unix epoch, UTC
 #pragma once
 
 #include <string>

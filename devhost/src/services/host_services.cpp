@@ -7,6 +7,9 @@
 
 #include <soci/soci.h>
 
+#include "services/soci_database.hpp"
+#include "services/subscription_changes.hpp"
+
 namespace mdp::devhost {
 
 using namespace std::chrono_literals;
@@ -84,21 +87,24 @@ host::Lookup<host::Clinic> DbDirectory::clinic(host::ClinicId id) const noexcept
   }
 }
 
-std::optional<std::pair<host::User, std::string>> DbDirectory::user_for_login(
-    const std::string& email) const {
-  host::SessionLease s(db_, 5s);
-  if (!s) throw std::runtime_error("no database session free");
-  host::User u;
-  long long uid = 0, clinic = 0;
-  std::string hash;
-  soci::indicator ind = soci::i_null;
-  *s << "SELECT id, clinic_id, name, email, role, password_hash FROM host_users WHERE email = :e",
-      soci::into(uid, ind), soci::into(clinic), soci::into(u.name), soci::into(u.email),
-      soci::into(u.role), soci::into(hash), soci::use(email);
-  if (!s->got_data() || ind != soci::i_ok) return std::nullopt;
-  u.id = uid;
-  u.clinic_id = clinic;
-  return std::make_pair(u, hash);
+host::Lookup<LoginRecord> DbDirectory::user_for_login(const std::string& email) const noexcept {
+  using L = host::Lookup<LoginRecord>;
+  try {
+    host::SessionLease s(db_, kLookupWait);
+    if (!s) return L::unavailable();
+    LoginRecord r;
+    long long uid = 0, clinic = 0;
+    soci::indicator ind = soci::i_null;
+    *s << "SELECT id, clinic_id, name, email, role, password_hash FROM host_users WHERE email = :e",
+        soci::into(uid, ind), soci::into(clinic), soci::into(r.user.name), soci::into(r.user.email),
+        soci::into(r.user.role), soci::into(r.password_hash), soci::use(email);
+    if (!s->got_data() || ind != soci::i_ok) return L::not_found();
+    r.user.id = uid;
+    r.user.clinic_id = clinic;
+    return L::found(std::move(r));
+  } catch (...) {
+    return L::unavailable();
+  }
 }
 
 host::Lookup<std::string> DbSubscriptions::tier(host::ClinicId clinic) const noexcept {
@@ -154,21 +160,37 @@ host::Lookup<host::FeatureState> DbSubscriptions::feature(host::ClinicId clinic,
   }
 }
 
-void DbSubscriptions::add_addon(host::ClinicId clinic, const std::string& addon) {
-  host::SessionLease s(db_, 5s);
-  if (!s) throw std::runtime_error("no database session free");
-  long long cid = clinic;
-  // Portable "insert if absent" (SQLite and PostgreSQL both know ON CONFLICT DO NOTHING).
-  *s << "INSERT INTO host_clinic_addons (clinic_id, addon) VALUES (:c, :a) ON CONFLICT DO NOTHING",
-      soci::use(cid), soci::use(addon);
-}
-
-void DbSubscriptions::remove_addon(host::ClinicId clinic, const std::string& addon) {
-  host::SessionLease s(db_, 5s);
-  if (!s) throw std::runtime_error("no database session free");
-  long long cid = clinic;
-  *s << "DELETE FROM host_clinic_addons WHERE clinic_id = :c AND addon = :a", soci::use(cid),
-      soci::use(addon);
+bool DbSubscriptions::set_addon(host::ClinicId clinic, const std::string& addon, bool present) noexcept {
+  try {
+    host::SessionLease s(db_, kLookupWait);
+    if (!s) return false;
+    const host::Dialect d = db_.dialect();
+    long long cid = clinic;
+    // SQLite: BEGIN IMMEDIATE takes the write lock up front (no upgrade failure later).
+    execute_script(*s, d, d == host::Dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    try {
+      soci::statement st =
+          present
+              // Portable "insert if absent" (SQLite and PostgreSQL both know ON CONFLICT DO NOTHING).
+              ? (s->prepare << "INSERT INTO host_clinic_addons (clinic_id, addon) VALUES (:c, :a)"
+                               " ON CONFLICT DO NOTHING",
+                 soci::use(cid), soci::use(addon))
+              : (s->prepare << "DELETE FROM host_clinic_addons WHERE clinic_id = :c AND addon = :a",
+                 soci::use(cid), soci::use(addon));
+      st.execute(true);
+      if (st.get_affected_rows() > 0) record_subscription_change(*s, d, clinic);
+      execute_script(*s, d, "COMMIT");
+    } catch (...) {
+      try {
+        execute_script(*s, d, "ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 void StderrLog::write(host::LogLevel level, std::string_view message) noexcept {

@@ -33,20 +33,28 @@ class FeatureRegistry {
 host::FeatureState evaluate_feature(const host::FeatureSpec& spec, const std::string& tier,
                                     const std::vector<std::string>& addons);
 
-// Reads host_users / host_clinics. Also answers the login lookup.
+// A user and their stored Argon2 hash, for POST /login.
+struct LoginRecord {
+  host::User user;
+  std::string password_hash;
+};
+
+// Reads host_users / host_clinics. Also answers the login lookup. Every lookup answers
+// unavailable (never not_found) when no session was free in time or a statement failed.
 class DbDirectory final : public host::Directory {
  public:
   explicit DbDirectory(host::Database& db) : db_(db) {}
   host::Lookup<host::User> user(host::UserId id) const noexcept override;
   host::Lookup<host::Clinic> clinic(host::ClinicId id) const noexcept override;
-  // The user and their stored Argon2 hash, by e-mail (exact, lowercase).
-  std::optional<std::pair<host::User, std::string>> user_for_login(const std::string& email) const;
+  // By e-mail (exact, lowercase); not_found: no such e-mail.
+  host::Lookup<LoginRecord> user_for_login(const std::string& email) const noexcept;
 
  private:
   host::Database& db_;
 };
 
-// Reads and writes host_clinics.tier and host_clinic_addons.
+// Reads and writes host_clinics.tier and host_clinic_addons. Every write also records the change
+// for every host process (subscription_changes.hpp), in the same transaction.
 class DbSubscriptions final : public host::Subscriptions {
  public:
   DbSubscriptions(host::Database& db, const FeatureRegistry& features) : db_(db), features_(features) {}
@@ -54,9 +62,9 @@ class DbSubscriptions final : public host::Subscriptions {
   host::Lookup<std::vector<std::string>> addons(host::ClinicId clinic) const noexcept override;
   host::Lookup<host::FeatureState> feature(host::ClinicId clinic,
                                            std::string_view feature_id) const noexcept override;
-  // Idempotent; throw on database errors (the caller answers 500).
-  void add_addon(host::ClinicId clinic, const std::string& addon);
-  void remove_addon(host::ClinicId clinic, const std::string& addon);
+  // Buys (present) or cancels an addon, at once; idempotent (no change, no record). False when
+  // the database could not be reached or the write failed: then nothing changed.
+  bool set_addon(host::ClinicId clinic, const std::string& addon, bool present) noexcept;
 
  private:
   host::Database& db_;

@@ -347,6 +347,22 @@ void SociDatabase::report_connection_lost() noexcept {
   wake_healer_.notify_one();
 }
 
+bool SociDatabase::retry_now_and_wait(std::chrono::milliseconds limit) noexcept {
+  try {
+    std::unique_lock lock(mutex_);
+    if (broken_ > 0) {
+      next_attempt_ = SteadyClock::now();
+      backoff_ = kFirstBackoff;
+      wake_healer_.notify_one();
+    }
+    return available_.wait_for(lock, limit, [&] {
+      return stopping_ || (!down_ && broken_ < slots_.size());
+    }) && !stopping_;
+  } catch (...) {
+    return false;
+  }
+}
+
 SociDatabase::Health SociDatabase::health() const {
   std::lock_guard lock(mutex_);
   Health h;

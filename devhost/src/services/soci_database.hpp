@@ -104,6 +104,12 @@ class SociDatabase final : public host::Database {
   // in suspect mode now, so idle sessions are checked within one healer tick.
   void report_connection_lost() noexcept;
 
+  // For code that just reached the database on a connection of its own (the change listener
+  // after a reconnection): the healer retries broken sessions now instead of at the end of its
+  // backoff, and this waits at most `limit` until the pool is usable again (not "down", not every
+  // session broken). True if it is. Any thread.
+  bool retry_now_and_wait(std::chrono::milliseconds limit) noexcept;
+
   // A new session outside the pool, opened and prepared like the pooled ones, for a caller that
   // must hold a connection indefinitely (LISTEN). Throws DatabaseError.
   std::unique_ptr<soci::session> open_session() const;
