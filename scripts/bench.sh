@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks of issue 4, item 4, in one command; the figures go to BENCHMARKS.md.
+# The request hook's benchmarks in one command; the figures go to BENCHMARKS.md.
 #
 #   scripts/bench.sh                       configure + build the dev preset (build/dev), then run
 #   MDP_BENCH_BUILD_DIR=build/h4 scripts/bench.sh   use an already configured build tree instead

@@ -2,7 +2,7 @@
 // shared_ptr by the plugin, the request hook and every route/page handler (so none can outlive
 // it, whatever order the host drops them in).
 //
-// For the pages (plugin/src/pages/, issue 5): read through `keys` (KeyStore::list/get/events),
+// For the pages (plugin/src/pages/): read through `keys` (KeyStore::list/get/events),
 // `usage` (UsageStore::daily_for_clinic, after `flush_usage()` for exact figures), `now()`, and
 // `api_access_enabled(clinic)`; mutate only through the admin routes (routes/admin_routes.hpp),
 // which keep the request hook's cache fresh.

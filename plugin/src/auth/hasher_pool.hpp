@@ -1,5 +1,5 @@
 // A small pool of Botan hash objects for the request hook: SHA-256 costs 63 ns with a reused
-// object and 213 ns when created per call (TOOLCHAIN.md), so the hot path borrows one.
+// object and 213 ns when created per call (Botan with SHA-NI on 2 vCPU), so the hot path borrows one.
 //
 // Why not `thread_local std::unique_ptr<HashFunction>`: a thread_local with a non-trivial
 // destructor inside the plugin registers a TLS destructor that keeps glibc from unloading the

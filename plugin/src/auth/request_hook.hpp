@@ -1,4 +1,4 @@
-// The API hook: decides every request to the host's public API (issue 4) and counts its
+// The API hook: decides every request to the host's public API and counts its
 // response. Order of checks, each refusal a JSON error:
 //   1. a key-like query parameter                  401 api_key_in_query_not_allowed
 //   2. keys from Authorization: Bearer / X-API-Key: none 401 missing_api_key (+ WWW-Authenticate),

@@ -1,5 +1,5 @@
 // What the plugin knows about a key (never the key itself) and an audit event, plus their JSON
-// forms for the admin routes. Owned by the keys work (issue 3); the pages (plugin/src/pages/)
+// forms for the admin routes. Owned by the keys code; the pages (plugin/src/pages/)
 // read these types too.
 #pragma once
 

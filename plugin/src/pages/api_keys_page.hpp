@@ -1,5 +1,5 @@
 // Settings → Integrations → API Keys: the view model (host_interface/VIEW_MODEL.md) the host
-// renders. Owned by the pages work (issue 5).
+// renders.
 //
 // Two layers, so the page's rules are tested without a database or a host:
 //   build_api_keys_view_model(): pure; everything it shows comes from ApiKeysPageInput, "now"

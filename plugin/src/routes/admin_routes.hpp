@@ -1,4 +1,4 @@
-// The admin routes of issues 3 and 4, mounted by the host at /plugins/api-access/, all needing
+// The admin routes (keys and usage), mounted by the host at /plugins/api-access/, all needing
 // the "api_keys.manage" permission (the host enforces it, the session, and the CSRF token):
 //
 //   GET  keys                 {"keys":[record...]}, newest first
