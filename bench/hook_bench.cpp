@@ -1,4 +1,4 @@
-// Benchmarks of the api-access request hook (issue 4, item 4). Run through scripts/bench.sh;
+// Benchmarks of the api-access request hook. Run through scripts/bench.sh;
 // figures and how to read them: BENCHMARKS.md.
 //
 //   (a) BM_Floor_*        SHA-256 of a key + hash-map find + 32-byte Botan::constant_time_compare:
@@ -49,7 +49,7 @@
 
 #include "auth/request_hook.hpp"
 #include "keys/key_format.hpp"
-#include "migrations/migrator.hpp"
+#include "mdp/host/sdk/migrations.hpp"
 #include "plugin_context.hpp"
 #include "services/clocks.hpp"
 #include "services/host_services.hpp"
@@ -97,7 +97,7 @@ class BenchHost final : public host::HostServices {
  public:
   explicit BenchHost(const std::filesystem::path& file)
       : db(host::Dialect::sqlite, file.string(), 4) {
-    devhost::apply_migrations(db, "api-access", std::filesystem::path(MDP_SQL_DIR) / "sqlite");
+    host::sdk::apply_migrations(db, "api-access", std::filesystem::path(MDP_SQL_DIR) / "sqlite");
     scopes = {{"read", "Read every GET of the public API", false}};
   }
   host::Database& database() noexcept override { return db; }
@@ -275,7 +275,7 @@ void BM_Part_Sha256_Pooled(benchmark::State& state) {  // HasherPool::sha256 of 
 }
 BENCHMARK(BM_Part_Sha256_Pooled);
 
-void BM_Part_Sha256_48B(benchmark::State& state) {  // TOOLCHAIN.md's case: a 48-byte input
+void BM_Part_Sha256_48B(benchmark::State& state) {  // the 48-byte reference case
   auto sha = Botan::HashFunction::create_or_throw("SHA-256");
   const std::string key = g_env->valid.substr(0, 48);
   for (auto _ : state) benchmark::DoNotOptimize(api::digest_of(key, *sha));

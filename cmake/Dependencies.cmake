@@ -1,5 +1,5 @@
 # Finds every third-party library once, as imported targets; subfolders only link targets.
-# Package names and the traps behind these lines: ../shared/TOOLCHAIN.md.
+# Debian 12 package names: scripts/install-deps.sh.
 find_package(Threads REQUIRED)
 find_package(Boost 1.81.0 CONFIG REQUIRED COMPONENTS json url)
 find_package(PkgConfig REQUIRED)
@@ -8,17 +8,9 @@ find_package(SQLite3 REQUIRED)
 find_package(PostgreSQL REQUIRED)
 find_package(ZLIB REQUIRED)  # the devhost gzips its pages
 
-# SOCI 4.0.3 ships neither a CMake config nor a .pc file.
-find_path(SOCI_INCLUDE_DIR soci/soci.h REQUIRED)
-foreach(part core sqlite3 postgresql)
-  find_library(SOCI_${part}_LIBRARY NAMES soci_${part} REQUIRED)
-  add_library(SOCI::${part} SHARED IMPORTED)
-  set_target_properties(SOCI::${part} PROPERTIES
-    IMPORTED_LOCATION "${SOCI_${part}_LIBRARY}"
-    INTERFACE_INCLUDE_DIRECTORIES "${SOCI_INCLUDE_DIR}")
-endforeach()
-target_link_libraries(SOCI::sqlite3 INTERFACE SOCI::core SQLite::SQLite3)
-target_link_libraries(SOCI::postgresql INTERFACE SOCI::core PostgreSQL::PostgreSQL)
+# libcrypto: SHA-256 of migration files in the SDK (libpq already brings it into a host).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+include("${PROJECT_SOURCE_DIR}/host_interface/cmake/MdpSoci.cmake")
 
 if(MDP_BUILD_TESTS)
   find_package(GTest REQUIRED)

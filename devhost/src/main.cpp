@@ -18,7 +18,6 @@
 
 #include "app/application.hpp"
 #include "loader/plugin_loader.hpp"
-#include "migrations/migrator.hpp"
 #include "server/http_server.hpp"
 #include "services/clocks.hpp"
 #include "services/host_schema.hpp"

@@ -8,7 +8,7 @@
 
 #include "loader/manifest.hpp"
 #include "loader/plugin_loader.hpp"
-#include "migrations/migrator.hpp"
+#include "mdp/host/sdk/migrations.hpp"
 #include "services/clocks.hpp"
 #include "services/host_schema.hpp"
 #include "services/soci_database.hpp"
@@ -21,6 +21,7 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace mdp;
 using namespace mdp::devhost;
+using namespace mdp::host::sdk;
 
 const fs::path kApiAccessBundle = fs::path(MDP_TEST_PLUGINS_DIR) / "api-access";
 const fs::path kBundles = MDP_TEST_BUNDLES;
@@ -107,19 +108,76 @@ TEST(Loader, RouteHandlersKeepTheLibraryLoaded) {
   EXPECT_FALSE(mapped(lib));
 }
 
-TEST(Loader, RefusesAPluginBuiltForAnotherAbiMajorWithoutCallingIt) {
-  Host h;
-  fs::path manifest = kBundles / "abi99" / "manifest.json";
+// Each plugin below is test_plugin.cpp built with one mismatching flag (tests/host/CMakeLists.txt).
+// The host must refuse it in one line that names what differs, call none of its C++ code, and
+// leave it unmapped.
+struct Mismatch {
+  const char* bundle;
+  const char* expected;  // part of the one-line refusal
+};
+
+void PrintTo(const Mismatch& m, std::ostream* os) { *os << m.bundle; }
+
+class ToolchainMismatch : public ::testing::TestWithParam<Mismatch> {};
+
+TEST_P(ToolchainMismatch, IsRefusedInOneLineNamingTheDifference) {
+  const Mismatch& c = GetParam();
+  Host h(/*seed=*/false);
+  fs::path bundle = kBundles / c.bundle;
+  fs::path lib = bundle / ("libmdp_test_" + std::string(c.bundle) + ".so");
+  ASSERT_TRUE(fs::exists(lib)) << lib;
   try {
-    load_plugin(manifest, h.shared);
-    FAIL() << "loaded a plugin built for ABI 99";
+    load_plugin(bundle / "manifest.json", h.shared);
+    FAIL() << "loaded " << lib;
   } catch (const LoadError& e) {
     std::string what = e.what();
-    EXPECT_NE(what.find("built for host interface 99.0"), std::string::npos) << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos);
+    EXPECT_NE(what.find(c.expected), std::string::npos) << what;
+    EXPECT_NE(what.find(lib.string()), std::string::npos) << what;
+    EXPECT_NE(what.find("refused"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
   }
-  EXPECT_FALSE(mapped(kBundles / "abi99" / "libmdp_test_abi99.so"));
+  EXPECT_FALSE(mapped(lib));
   EXPECT_TRUE(h.features.all().empty());
+}
+
+std::vector<Mismatch> mismatches() {
+  std::vector<Mismatch> out = {
+      {"abi99", "built for host interface 99.0, this host provides 2.0"},
+      {"nobuildinfo", "does not export mdp_plugin_build"},
+      {"oldstring", "standard library string ABI: plugin _GLIBCXX_USE_CXX11_ABI=0, host 1"},
+      {"othersoci", "SOCI: plugin 4.1.0, host 4.0.3"},
+  };
+#if MDP_HAVE_OTHER_COMPILER
+  out.push_back({"othercompiler", "compiler: plugin clang++ "});
+#endif
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Loader, ToolchainMismatch, ::testing::ValuesIn(mismatches()),
+                         [](const auto& info) { return std::string(info.param.bundle); });
+
+TEST(Loader, BuildMismatchNamesEveryDifferenceInOneLine) {
+  mdp_plugin_build_info host = host::this_build();
+  EXPECT_EQ(host::build_mismatch(host, host), "");
+  mdp_plugin_build_info plugin = host;
+  plugin.string_abi = 0;
+  plugin.compiler_family = static_cast<std::uint32_t>(host::CompilerFamily::clang);
+  plugin.compiler_major = 14;
+  plugin.soci_version = 400100;
+  host.string_abi = 1;
+  host.compiler_family = static_cast<std::uint32_t>(host::CompilerFamily::gcc);
+  host.compiler_major = 12;
+  host.soci_version = 400003;
+  EXPECT_EQ(host::build_mismatch(plugin, host),
+            "standard library string ABI: plugin _GLIBCXX_USE_CXX11_ABI=0, host 1; "
+            "compiler: plugin clang++ 14, host g++ 12; SOCI: plugin 4.1.0, host 4.0.3");
+  plugin = host;
+  plugin.size = 8;  // a shorter struct from some other program: nothing else is read
+  EXPECT_NE(host::build_mismatch(plugin, host).find("too short"), std::string::npos);
+  // A later minor version of the interface is not a toolchain difference.
+  plugin = host;
+  plugin.abi = host::pack_abi(host::kAbiMajor, host::kAbiMinor + 1);
+  EXPECT_EQ(host::build_mismatch(plugin, host), "");
 }
 
 TEST(Loader, RefusesInvalidRegistrationsAndUnloads) {
@@ -218,12 +276,26 @@ std::vector<ManifestCase> manifest_cases() {
        [](json::object& o) { o["features"].as_array()[0].as_object().erase("addon"); }},
       {"missing_permissions", "permissions", drop("permissions")},
       {"permission_not_string", "permissions[0]", set("permissions", json::array{true})},
+      {"description_not_string", "description", set("description", 7)},
+      {"feature_bad_id", "features[0].id",
+       [](json::object& o) { o["features"].as_array()[0].as_object()["id"] = "Api Access"; }},
+      {"feature_tier_repeated", "features[0].tiers[1]",
+       [](json::object& o) { o["features"].as_array()[0].as_object()["tiers"] = json::array{"pro", "pro"}; }},
+      {"feature_bad_addon", "features[0].addon",
+       [](json::object& o) { o["features"].as_array()[0].as_object()["addon"] = "API-ACCESS"; }},
+      {"feature_repeated", "features[1].id",
+       [](json::object& o) { auto& a = o["features"].as_array(); a.push_back(a[0]); }},
+      {"permission_repeated", "permissions[1]", set("permissions", json::array{"a.b", "a.b"})},
       {"missing_migrations", "migrations", drop("migrations")},
       {"migrations_not_object", "migrations", set("migrations", "sql")},
       {"migrations_missing_sqlite", "migrations.sqlite",
        [](json::object& o) { o["migrations"].as_object().erase("sqlite"); }},
       {"migrations_escape", "migrations.sqlite",
        [](json::object& o) { o["migrations"].as_object()["sqlite"] = "../../etc"; }},
+      {"migrations_dot_segment", "migrations.postgresql",
+       [](json::object& o) { o["migrations"].as_object()["postgresql"] = "sql/./pg"; }},
+      {"migrations_absolute", "migrations.postgresql",
+       [](json::object& o) { o["migrations"].as_object()["postgresql"] = "/sql"; }},
       {"migrations_folder_absent", "migrations.sqlite",
        [](json::object& o) { o["migrations"].as_object()["sqlite"] = "sql/nothere"; }},
   };

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
-#include "migrations/migrator.hpp"
+#include "mdp/host/sdk/migrations.hpp"
 #include "services/soci_database.hpp"
 #include "support/postgres_env.hpp"
 #include "support/temp_dir.hpp"
@@ -17,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace mdp;
 using namespace mdp::devhost;
+using namespace mdp::host::sdk;
 using namespace std::chrono_literals;
 
 void write(const fs::path& p, const std::string& text) {

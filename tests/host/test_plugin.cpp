@@ -1,9 +1,13 @@
-// A tiny plugin for the loader tests, compiled several times with different macros:
+// A tiny plugin for the loader tests, compiled several times with different macros and flags:
 //   TEST_ABI_MAJOR=99        reports another ABI major from mdp_plugin_abi (must be refused);
+//   TEST_NO_BUILD_INFO       exports no mdp_plugin_build, like a plugin built against older
+//                            headers (refused);
 //   TEST_BAD_REGISTRATIONS   registers an undeclared feature and a duplicate route (refused);
-//   neither                  a well-behaved plugin with one feature, two routes and a hook;
+//   none of them             a well-behaved plugin with one feature, two routes and a hook;
 //                            GET changes lists every on_subscription_changed call it received
 //                            ({"changes":[clinic, ...]}, 0 for "every clinic").
+// The toolchain refusals are the same source built with other flags (tests/host/CMakeLists.txt):
+// -D_GLIBCXX_USE_CXX11_ABI=0 (old std::string), another SOCI's version.h, another compiler.
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -21,6 +25,17 @@
 extern "C" BOOST_SYMBOL_EXPORT std::uint32_t mdp_plugin_abi() noexcept {
   return ::mdp::host::pack_abi(TEST_ABI_MAJOR, 0);
 }
+
+#ifndef TEST_NO_BUILD_INFO
+extern "C" BOOST_SYMBOL_EXPORT const mdp_plugin_build_info* mdp_plugin_build() noexcept {
+  static constexpr mdp_plugin_build_info kBuild = [] {
+    mdp_plugin_build_info b = ::mdp::host::this_build();
+    b.abi = ::mdp::host::pack_abi(TEST_ABI_MAJOR, 0);
+    return b;
+  }();
+  return &kBuild;
+}
+#endif
 
 namespace {
 

@@ -7,7 +7,7 @@
 
 #include <soci/soci.h>
 
-#include "migrations/migrator.hpp"
+#include "mdp/host/sdk/migrations.hpp"
 
 namespace mdp::api_access::test {
 
@@ -37,7 +37,7 @@ TestHost::TestHost(host::Dialect d, std::string pg, std::filesystem::path path, 
     db = std::make_unique<devhost::SociDatabase>(d, pg, 4);
   }
   faults = std::make_unique<FaultyDatabase>(*db);
-  devhost::apply_migrations(*db, "api-access",
+  host::sdk::apply_migrations(*db, "api-access",
                             std::filesystem::path(MDP_SQL_DIR) /
                                 (d == host::Dialect::sqlite ? "sqlite" : "postgresql"));
   // A fixed, mid-day start keeps day arithmetic in tests predictable.

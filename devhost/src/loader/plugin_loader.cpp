@@ -6,7 +6,7 @@
 #include <boost/dll/import.hpp>
 #include <boost/dll/shared_library.hpp>
 
-#include "migrations/migrator.hpp"
+#include "mdp/host/sdk/migrations.hpp"
 #include "util/name_grammar.hpp"
 
 namespace mdp::devhost {
@@ -196,11 +196,22 @@ std::shared_ptr<LoadedPlugin> load_plugin(const std::filesystem::path& manifest_
                     std::to_string(host::abi_major(abi)) + "." + std::to_string(host::abi_minor(abi)) +
                     ", this host provides " + std::to_string(host::kAbiMajor) + "." +
                     std::to_string(host::kAbiMinor) + "; refused");
+  // The toolchain behind the C++ types that cross (string ABI, compiler, SOCI): also plain C.
+  if (!handle->library.has(host::kBuildSymbol))
+    throw LoadError(lib_path.string() + ": does not export " + host::kBuildSymbol +
+                    " (built against host interface headers older than 2.0); refused");
+  using BuildFn = const mdp_plugin_build_info*();
+  const mdp_plugin_build_info* build = handle->library.get<BuildFn>(host::kBuildSymbol)();
+  std::string differs = build == nullptr ? std::string("no build description")
+                                         : host::build_mismatch(*build, host::this_build());
+  if (!differs.empty())
+    throw LoadError(lib_path.string() + ": built with another toolchain than this host: " +
+                    differs + "; refused");
   if (!handle->library.has(m.entry_symbol))
     throw LoadError(mfile + ": field \"entry_symbol\": " + lib_path.string() + " does not export \"" +
                     m.entry_symbol + "\"");
 
-  apply_migrations(shared.database, m.id, mig_dir);
+  host::sdk::apply_migrations(shared.database, m.id, mig_dir);
 
   std::shared_ptr<host::Plugin> plugin;
   {

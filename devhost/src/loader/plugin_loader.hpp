@@ -1,7 +1,8 @@
 // Loads a plugin bundle (manifest.json + library + sql/) and keeps it alive. Owned by the devhost.
 //
 // Order (host_interface plugin.hpp): validate the manifest (nothing loaded yet), load the
-// library with Boost.DLL (rtld_now, full path), check mdp_plugin_abi() before any C++ type
+// library with Boost.DLL (rtld_now, full path), check mdp_plugin_abi() and mdp_plugin_build()
+// (interface version, string ABI, compiler, SOCI) before any C++ type
 // crosses, apply the migrations for the database's dialect, call the factory named by
 // entry_symbol, call on_load with a Registrar that validates what the plugin registers.
 //
@@ -71,9 +72,9 @@ class LoadedPlugin {
   bool stopped_ = false;
 };
 
-// Loads one bundle. Throws ManifestError, LoadError or MigrationError (all one line); nothing
-// of the plugin stays loaded after a throw. Registers its features and permissions with
-// `shared` on success.
+// Loads one bundle. Throws ManifestError, LoadError or host::sdk::MigrationError (all one
+// line); nothing of the plugin stays loaded after a throw. Registers its features and
+// permissions with `shared` on success.
 std::shared_ptr<LoadedPlugin> load_plugin(const std::filesystem::path& manifest_file,
                                           SharedServices& shared);
 

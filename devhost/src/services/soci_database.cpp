@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 
+#include "mdp/host/sdk/migrations.hpp"
 #include "services/host_services.hpp"
 
 namespace mdp::devhost {
@@ -487,32 +488,12 @@ void SociDatabase::check_idle(std::unique_lock<std::mutex>& lock) {
 // ---------------------------------------------------------------------------------------------
 
 void execute_script(soci::session& session, host::Dialect dialect, const std::string& sql) {
-  if (dialect == host::Dialect::sqlite) {
-    auto* be = static_cast<soci::sqlite3_session_backend*>(session.get_backend());
-    if (be == nullptr) throw DatabaseError("the session is not connected");
-    char* err = nullptr;
-    int rc = sqlite_api::sqlite3_exec(be->conn_, sql.c_str(), nullptr, nullptr, &err);
-    if (rc != 0) {
-      std::string message = err != nullptr ? err : "sqlite3_exec failed";
-      sqlite_api::sqlite3_free(err);
-      throw DatabaseError(message);
-    }
-    return;
+  // One implementation of multi-statement scripts for every host: the SDK's.
+  try {
+    host::sdk::execute_script(session, dialect, sql);
+  } catch (const host::sdk::ScriptError& e) {
+    throw DatabaseError(e.what());
   }
-  PGconn* conn = pg_conn(session);
-  if (conn == nullptr) throw DatabaseError("the session is not connected");
-  PGresult* res = PQexec(conn, sql.c_str());
-  ExecStatusType st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-  std::string message;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-    message = res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-      message.pop_back();
-    if (message.empty()) message = PQerrorMessage(conn);
-    if (message.empty()) message = "PQexec failed";
-  }
-  PQclear(res);
-  if (!message.empty()) throw DatabaseError(message);
 }
 
 }  // namespace mdp::devhost

@@ -1,7 +1,8 @@
-// Small hand-written checks for the names the devhost reads from manifests, plugin registrations
-// and migration files. Each is one forward pass over a bounded text (no std::regex: its
-// backtracking recursion can overflow the stack on long input), and each documents the grammar
-// it accepts in the regular-expression notation a reader knows.
+// Small hand-written checks for the names the devhost reads from manifests and plugin
+// registrations (migration file names: the SDK's migrations code). Each is one forward pass over
+// a bounded text (no std::regex: its backtracking recursion can overflow the stack on long
+// input), and each documents the grammar it accepts in the regular-expression notation a reader
+// knows.
 #pragma once
 
 #include <cstddef>
@@ -137,17 +138,6 @@ constexpr bool page_path(std::string_view s) noexcept {
   return separated(s, '/', [](std::string_view p) {
     return all_of(p, [](char c) { return lower_or_digit(c) || c == '-'; });
   });
-}
-
-// Migration file name: ([0-9]{4})_([A-Za-z0-9_.-]+)\.sql ; version and name go to the outputs.
-constexpr bool migration_file(std::string_view s, int& version, std::string_view& name) noexcept {
-  if (s.size() < 10 || s.size() > kMaxName || s[4] != '_' || s.substr(s.size() - 4) != ".sql") return false;
-  if (!all_of(s.substr(0, 4), digit, 4)) return false;
-  const std::string_view n = s.substr(5, s.size() - 9);
-  if (!all_of(n, [](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; })) return false;
-  version = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-  name = n;
-  return true;
 }
 
 }  // namespace mdp::devhost::grammar

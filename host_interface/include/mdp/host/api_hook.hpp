@@ -6,8 +6,10 @@
 //   3. if decision.allowed, the host runs the handler as decision.clinic_id and serves that
 //      clinic's data only; otherwise it answers decision.status with decision.body (JSON) and,
 //      when set, the WWW-Authenticate and Retry-After headers;
-//   4. on_api_response(decision.token, status) with the status actually sent, in both cases.
-// A request that matches no public route is answered 404 by the host without calling the hook.
+//   4. on_api_response(decision.token, status) with the status actually sent, in both cases,
+//      exactly once per on_api_request, also when the handler failed (status 500).
+// A request that matches no public route is answered 404 by the host without calling the hook; a
+// known path with another method is answered 405, also without calling it.
 // Both calls are on the hot path of every API request: they must not block on I/O in the common
 // case, must not throw, and may run concurrently on any number of threads.
 // When the hook cannot decide (its database is unreachable and it holds no fresh answer), it
@@ -36,6 +38,7 @@ class BOOST_SYMBOL_VISIBLE ApiRequest {
   virtual std::string_view required_scope() const noexcept = 0;  // e.g. "read"
   // The client's IP address as text ("203.0.113.7", "2001:db8::1"): the peer of the connection,
   // or the address a proxy the host trusts reported for it. Empty if the host cannot tell.
+  // Since 2.0.
   virtual std::string_view client_address() const noexcept = 0;
 
  protected:
@@ -50,10 +53,14 @@ struct ApiDecision {
   int status = 0;                // refused: 401, 403, 429...
   std::string body;              // refused: {"error":{"code","message"}}
   std::string www_authenticate;  // refused: WWW-Authenticate value, empty for none
-  int retry_after = 0;           // refused: seconds for Retry-After (429, 503); 0 for none
-  std::uint64_t token = 0;       // opaque; handed back in on_api_response (0: nothing to count)
+  int retry_after = 0;           // refused: seconds for Retry-After (429, 503); 0 for none (2.0)
+  // Opaque; handed back unchanged in the one on_api_response of this request and valid only
+  // until that call returns (0: nothing to count). The host never interprets it.
+  std::uint64_t token = 0;
 };
 
+// Registered with Registrar::set_api_hook; owned by the host (which keeps the plugin's library
+// loaded while it holds it) until the plugin is unloaded, after on_stop.
 class BOOST_SYMBOL_VISIBLE ApiHook {
  public:
   virtual ~ApiHook() = default;

@@ -3,8 +3,10 @@
 // What the host does before calling a handler: it authenticates the session (no session: 401
 // `not_authenticated`), checks the route's permission for the user's role (403 `forbidden`),
 // requires the session's CSRF token in `X-CSRF-Token` on every POST, PUT, PATCH and DELETE (403
-// `csrf_token_invalid`), and bounds the body size (413 `body_too_large`). Those errors, and 404
-// for a path no route matches, are JSON `{"error":{"code","message"}}` written by the host.
+// `csrf_token_invalid`), and bounds the body size (413 `body_too_large`). Those errors, 404
+// `not_found` for a path no route's pattern matches, and 405 `method_not_allowed` for a path a
+// pattern matches with another method, are JSON `{"error":{"code","message"}}` written by the
+// host. Handlers are called once per matching request, as often as clients send them.
 // Threads: handlers run on the host's server threads, concurrently. A handler must not throw; the
 // host turns an escaped exception into 500 `internal_error`, but a plugin built on this contract
 // catches its own.
@@ -49,7 +51,10 @@ struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::vector<NameValue> headers;  // extra headers; the host sets Content-Length itself
+  // Extra headers about this response (Location, Cache-Control, Retry-After). The host sets
+  // Content-Type from content_type and Content-Length itself. A status outside 100-599 is
+  // answered 500 by the host.
+  std::vector<NameValue> headers;
 };
 
 using RouteHandler = std::function<Response(const RouteRequest&)>;

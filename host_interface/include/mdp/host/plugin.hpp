@@ -11,6 +11,8 @@
 //           drops everything the plugin registered, then the Plugin, and unloads the library
 //           only after the last object from it is gone.
 // No exception may cross this boundary in either direction: every virtual here is noexcept.
+// Every declaration here exists since ABI 1.0 unless it says otherwise. The step-by-step guide
+// for host implementers is host_interface/HOSTING.md.
 #pragma once
 
 #include <memory>
@@ -34,9 +36,12 @@ struct FeatureSpec {
   std::string addon;               // addon that unlocks it on other tiers; empty for none
 };
 
-// Implemented by the host; valid only during Plugin::on_load. Registration errors (a duplicate
-// route, a feature the manifest does not declare) are collected by the host, which then refuses
-// the plugin with a message naming them.
+// Implemented by the host; valid only during Plugin::on_load, on the host's main thread (the
+// plugin must not keep the reference). Each call hands its argument over by value: from then on
+// the host owns the spec, and keeps every std::function in it (and the hook) alive only while it
+// also keeps the plugin's library loaded. Registration errors (a duplicate route, a feature the
+// manifest does not declare, a permission it does not list) are collected by the host, which then
+// calls on_stop and refuses the plugin with one line naming them all.
 class BOOST_SYMBOL_VISIBLE Registrar {
  public:
   virtual void add_feature(FeatureSpec feature) noexcept = 0;
@@ -60,7 +65,10 @@ struct LoadResult {
 class BOOST_SYMBOL_VISIBLE Plugin {
  public:
   virtual ~Plugin() = default;
-  // `host` outlives the plugin until on_stop() returns.
+  // Called once per load, on the host's main thread, after the migrations were applied and
+  // before any request. `host` and everything it returns stay valid until on_stop() returns;
+  // `registrar` only during this call. Returning LoadResult{false, why} refuses the load: the
+  // host logs `why` (one line), does NOT call on_stop, drops what was registered and unloads.
   virtual LoadResult on_load(HostServices& host, Registrar& registrar) noexcept = 0;
   // A clinic's tier or addons changed. The host calls this in EVERY host process that shares
   // the database, not only the one that made the change: the devhost writes each change to a
@@ -69,15 +77,22 @@ class BOOST_SYMBOL_VISIBLE Plugin {
   // second), so a lost notification or a reconnected listener misses nothing.
   // clinic == kEveryClinic: the host lost track (its listener reconnected, or it cannot tell
   // what changed): every cached plan answer must be dropped.
-  // Any thread, possibly concurrently with requests. The next API request after this call must
-  // see the new plan.
+  // Any thread, possibly concurrently with requests and with itself; as often as plans change.
+  // The next API request after this call must see the new plan. Since 1.0; kEveryClinic and the
+  // delivery to every host process since 2.0.
   virtual void on_subscription_changed(ClinicId clinic) noexcept = 0;
-  // No request is in flight and none will come. Persist whatever is buffered.
+  // Once, on the host's main thread, after a successful on_load (also when the host then refuses
+  // the registrations): no request is in flight and none will come. Persist whatever is
+  // buffered, stop the plugin's threads, give back every pooled session. The host then destroys
+  // the registered objects, the Plugin, and unloads the library.
   virtual void on_stop() noexcept = 0;
 };
 
 // The entry symbol's type: the manifest's "entry_symbol" names a function of this type,
-// exported with BOOST_DLL_ALIAS. It returns nullptr if the plugin cannot be created.
+// exported with BOOST_DLL_ALIAS. Called once per load on the host's main thread, after the ABI
+// checks and the migrations. It returns nullptr if the plugin cannot be created. The returned
+// shared_ptr does NOT keep the library loaded: the host keeps the boost::dll::shared_library
+// alive until this object and everything registered from it are destroyed.
 using PluginFactory = std::shared_ptr<Plugin>();  // must not throw
 
 }  // namespace mdp::host

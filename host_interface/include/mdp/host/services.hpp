@@ -6,6 +6,8 @@
 // Threads: every method here may be called from any thread, concurrently, unless it says
 // otherwise.
 //
+// Every declaration here exists since ABI 1.0 unless it says otherwise.
+//
 // Failure model (since ABI 2.0). Everything behind these services (the database, the host's
 // own tables, another host process) can be slow, down or restarting. No method throws. A call
 // that can fail says so in its type:
@@ -43,7 +45,7 @@ using UserId = std::int64_t;
 using TimePoint = std::chrono::system_clock::time_point;
 
 // ---------------------------------------------------------------------------------------------
-// The answer of a host lookup that can fail (see "Failure model" above).
+// The answer of a host lookup that can fail (see "Failure model" above). Since 2.0.
 enum class LookupStatus : std::uint8_t {
   found,        // `value` holds the answer
   not_found,    // the host looked and there is none (an unknown id): a real answer
@@ -187,8 +189,8 @@ class BOOST_SYMBOL_VISIBLE Subscriptions {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Settings: values the host's operator set for this plugin (the devhost:
-// `--plugin-setting <plugin-id>.<name>=<value>`). Read at load; the plugin documents each name,
+// Settings (since 2.0): values the host's operator set for this plugin (the devhost:
+// `--plugin-setting <plugin-id>.<name>=<value>`). Fixed while the plugin is loaded. Read at load; the plugin documents each name,
 // its default and its range, and refuses to load (LoadResult) on a value it cannot use.
 class BOOST_SYMBOL_VISIBLE Settings {
  public:

@@ -1,25 +1,92 @@
-#include "migrations/migrator.hpp"
+#include "mdp/host/sdk/migrations.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 
-#include <botan/hash.h>
-#include <botan/hex.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
 
-#include "services/soci_database.hpp"
-#include "util/name_grammar.hpp"
 
-namespace mdp::devhost {
+#include <libpq-fe.h>
+
+namespace mdp::host::sdk {
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    throw MigrationError("SHA-256 failed (OpenSSL EVP_Digest)");
+  char hex[2 * EVP_MAX_MD_SIZE + 1];
+  std::size_t written = 0;
+  if (OPENSSL_buf2hexstr_ex(hex, sizeof hex, &written, digest, length, '\0') != 1)
+    throw MigrationError("SHA-256 hex encoding failed (OpenSSL)");
+  std::string out(hex);
+  // Lowercase: the form host_plugin_migrations has always recorded.
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+void execute_script(soci::session& session, Dialect dialect, const std::string& sql) {
+  if (dialect == Dialect::sqlite) {
+    auto* be = static_cast<soci::sqlite3_session_backend*>(session.get_backend());
+    if (be == nullptr) throw ScriptError("the session is not connected");
+    char* err = nullptr;
+    int rc = sqlite_api::sqlite3_exec(be->conn_, sql.c_str(), nullptr, nullptr, &err);
+    if (rc != 0) {
+      std::string message = err != nullptr ? err : "sqlite3_exec failed";
+      sqlite_api::sqlite3_free(err);
+      throw ScriptError(message);
+    }
+    return;
+  }
+  auto* be = static_cast<soci::postgresql_session_backend*>(session.get_backend());
+  PGconn* conn = be != nullptr ? be->conn_ : nullptr;
+  if (conn == nullptr) throw ScriptError("the session is not connected");
+  PGresult* res = PQexec(conn, sql.c_str());
+  ExecStatusType st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  std::string message;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+    message = res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
+    if (message.empty()) message = PQerrorMessage(conn);
+    if (message.empty()) message = "PQexec failed";
+  }
+  PQclear(res);
+  if (!message.empty()) throw ScriptError(message);
+}
 
 namespace {
 
 using namespace std::chrono_literals;
+
+// Migration file name: ([0-9]{4})_([A-Za-z0-9_.-]+)\.sql, at most 128 characters; version and
+// name go to the outputs. One forward pass, no std::regex.
+bool migration_file(std::string_view s, int& version, std::string_view& name) noexcept {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto name_char = [&](char c) {
+    return digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '.' ||
+           c == '-';
+  };
+  if (s.size() < 10 || s.size() > 128 || s[4] != '_' || s.substr(s.size() - 4) != ".sql") return false;
+  if (!std::all_of(s.begin(), s.begin() + 4, digit)) return false;
+  const std::string_view n = s.substr(5, s.size() - 9);
+  if (!std::all_of(n.begin(), n.end(), name_char)) return false;
+  version = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+  name = n;
+  return true;
+}
 
 struct MigrationFile {
   int version = 0;
@@ -28,12 +95,6 @@ struct MigrationFile {
   std::string sql;
   std::string sha256;
 };
-
-std::string sha256_hex(const std::string& data) {
-  auto hash = Botan::HashFunction::create_or_throw("SHA-256");
-  hash->update(data);
-  return Botan::hex_encode(hash->final(), false);
-}
 
 std::string now_rfc3339() {
   std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -57,7 +118,7 @@ std::vector<MigrationFile> read_folder(const std::string& plugin_id,
     if (entry.path().extension() != ".sql") continue;
     int version = 0;
     std::string_view name;
-    if (!grammar::migration_file(file_name, version, name))
+    if (!migration_file(file_name, version, name))
       throw MigrationError(plugin_id + ": migration file " + (dir / file_name).string() +
                            " is not named NNNN_name.sql");
     MigrationFile f;
@@ -83,8 +144,8 @@ std::vector<MigrationFile> read_folder(const std::string& plugin_id,
 
 // One unit of work under the database's migration lock; rolled back if `work` throws.
 template <class Work>
-void locked_transaction(soci::session& s, host::Dialect dialect, Work&& work) {
-  if (dialect == host::Dialect::sqlite) {
+void locked_transaction(soci::session& s, Dialect dialect, Work&& work) {
+  if (dialect == Dialect::sqlite) {
     execute_script(s, dialect, "BEGIN IMMEDIATE");
   } else {
     execute_script(s, dialect,
@@ -102,7 +163,7 @@ void locked_transaction(soci::session& s, host::Dialect dialect, Work&& work) {
   }
 }
 
-void create_table(soci::session& s, host::Dialect dialect) {
+void create_table(soci::session& s, Dialect dialect) {
   execute_script(s, dialect,
                  "CREATE TABLE IF NOT EXISTS host_plugin_migrations ("
                  " plugin_id TEXT NOT NULL,"
@@ -129,17 +190,17 @@ std::map<int, std::pair<std::string, std::string>> recorded(soci::session& s,
 
 }  // namespace
 
-void ensure_migrations_table(host::Database& db) {
-  host::SessionLease s(db, 30s);
+void ensure_migrations_table(Database& db) {
+  SessionLease s(db, 30s);
   if (!s) throw MigrationError("no database session free for migrations");
   locked_transaction(*s, db.dialect(), [&] { create_table(*s, db.dialect()); });
 }
 
-MigrationResult apply_migrations(host::Database& db, const std::string& plugin_id,
+MigrationResult apply_migrations(Database& db, const std::string& plugin_id,
                                  const std::filesystem::path& migrations_dir) {
-  const host::Dialect dialect = db.dialect();
+  const Dialect dialect = db.dialect();
   std::vector<MigrationFile> files = read_folder(plugin_id, migrations_dir);
-  host::SessionLease s(db, 30s);
+  SessionLease s(db, 30s);
   if (!s) throw MigrationError(plugin_id + ": no database session free for migrations");
 
   MigrationResult result;
@@ -201,4 +262,4 @@ MigrationResult apply_migrations(host::Database& db, const std::string& plugin_i
   return result;
 }
 
-}  // namespace mdp::devhost
+}  // namespace mdp::host::sdk
