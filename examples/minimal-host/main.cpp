@@ -199,7 +199,9 @@ Manifest read_manifest(const fs::path& file) {
   pt::read_json(file.string(), tree);
   auto field = [&](const char* path, const char* pattern) {
     std::string v = tree.get<std::string>(path, "");
-    if (!std::regex_match(v, std::regex(pattern)))
+    // Bounded first: the schema allows at most 128 characters, and std::regex recurses per
+    // character, so it never sees a longer text.
+    if (v.size() > 128 || !std::regex_match(v, std::regex(pattern)))
       throw std::runtime_error(file.string() + ": field \"" + path + "\": missing or malformed");
     return v;
   };

@@ -276,6 +276,14 @@ std::vector<ManifestCase> manifest_cases() {
        [](json::object& o) { o["features"].as_array()[0].as_object().erase("addon"); }},
       {"missing_permissions", "permissions", drop("permissions")},
       {"permission_not_string", "permissions[0]", set("permissions", json::array{true})},
+      {"name_too_long", "name", set("name", json::value(std::string(1001, 'x')))},
+      {"version_too_long", "version", set("version", json::value("1.0.0-" + std::string(130, 'a')))},
+      {"too_many_permissions", "permissions",
+       [](json::object& o) {
+         json::array a;
+         for (int i = 0; i < 65; ++i) a.push_back(json::value("p" + std::to_string(i)));
+         o["permissions"] = a;
+       }},
       {"description_not_string", "description", set("description", 7)},
       {"feature_bad_id", "features[0].id",
        [](json::object& o) { o["features"].as_array()[0].as_object()["id"] = "Api Access"; }},
