@@ -121,7 +121,8 @@ TEST(DevhostOutage, EveryPathAnswers503WhileDownAndWorksWithin2sAfterwards) {
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - back);
   EXPECT_TRUE(recovered) << "not recovered " << kRecovery.count() << " ms after pg_ctl start: " << last
                          << "\n" << host.stderr_text();
-  std::printf("recovered %lld ms after pg_ctl start returned\n", static_cast<long long>(took.count()));
+  std::printf("recovered %lld ms after pg_ctl start returned (last refusal before: %s)\n",
+              static_cast<long long>(took.count()), last.empty() ? "none" : last.c_str());
   // The outage was logged once, and its end.
   const std::string log = host.stderr_text();
   EXPECT_NE(log.find("database unreachable"), std::string::npos) << log;

@@ -68,8 +68,8 @@ HttpResponse refusal_without_body(int status) {
 
 namespace {
 
-// Retry-After of a 503 caused by the database: the pool retries a dead connection about every
-// second (services/soci_database.hpp).
+// Retry-After of a 503 caused by the database: the pool retries a dead connection at least every
+// half second (services/soci_database.hpp).
 constexpr const char* kRetryAfterSeconds = "2";
 
 HttpResponse json_response(int status, const json::value& v) {

@@ -25,7 +25,7 @@ namespace {
 
 // Pool tuning (see the header for what each does).
 constexpr std::chrono::milliseconds kFirstBackoff = 100ms;
-constexpr std::chrono::milliseconds kMaxBackoff = 1s;
+constexpr std::chrono::milliseconds kMaxBackoff = 500ms;
 constexpr std::chrono::milliseconds kHealerTick = 250ms;
 constexpr std::chrono::milliseconds kPingTimeout = 1s;
 constexpr const char* kDefaultConnectTimeout = "2";  // seconds; libpq's minimum

@@ -17,8 +17,8 @@
 //     connection died (PQstatus bad, PQtransactionStatus unknown) is marked broken;
 //   - one healer thread (never the borrowers) reopens broken sessions, one at a time, with the
 //     same parameters and preparation. The first attempt after a failure is immediate; while
-//     attempts fail it waits 100 ms, doubling to 1 s, so a returning server is used within about
-//     a second and a down one sees one connection attempt per second from this process;
+//     attempts fail it waits 100 ms, doubling to 500 ms, so a returning server is used within
+//     about half a second and a down one sees two connection attempts a second from this process;
 //   - every 250 ms the healer runs the cheap check on idle sessions (an idle pool notices a
 //     restart with no traffic). After any failure ("suspect" mode) it also sends `SELECT 1`
 //     (1 s timeout) once to every idle session not yet checked since that failure, which also

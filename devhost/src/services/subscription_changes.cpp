@@ -28,7 +28,7 @@ constexpr const char* kChannel = "host_subscription_changes";
 // The plugin's own feed uses a different key.
 constexpr const char* kFeedLockSql = "SELECT pg_advisory_xact_lock(7312406400)";
 constexpr std::chrono::milliseconds kFirstBackoff = 100ms;
-constexpr std::chrono::milliseconds kMaxBackoff = 1s;
+constexpr std::chrono::milliseconds kMaxBackoff = 500ms;
 constexpr long long kBatch = 500;
 
 long long micros_since_epoch(std::chrono::system_clock::time_point t) {
