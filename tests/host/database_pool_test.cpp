@@ -290,7 +290,7 @@ TEST_F(DatabasePoolPg, WhileTheDatabaseIsUnreachableBorrowAnswersNullptrAtOnceTh
   std::this_thread::sleep_for(3s);
   const auto failed = db.health().failed_attempts - failed_before;
   EXPECT_GE(failed, 2u);   // still trying
-  EXPECT_LE(failed, 10u);  // ~7 at this backoff; a pool retried per borrow would show thousands
+  EXPECT_LE(failed, 10u);  // about 7 at this backoff
 
   // The held session died too; given back, it joins the others to be reopened.
   db.give_back(held_token);
