@@ -2,8 +2,8 @@
 // shared_ptr by the plugin, the request hook and every route/page handler (so none can outlive
 // it, whatever order the host drops them in).
 //
-// For the pages (plugin/src/pages/): read through `keys` (KeyStore::list/get/events),
-// `usage` (UsageStore::daily_for_clinic, after `flush_usage()` for exact figures), `now()`, and
+// For the pages (plugin/src/pages/): read through `keys` (KeyStore::query/get/events),
+// `usage` (UsageStore::daily_for_keys, after `flush_usage()` for exact figures), `now()`, and
 // `api_access_enabled(clinic)`; mutate only through the admin routes (routes/admin_routes.hpp),
 // which keep the request hook's cache fresh.
 #pragma once

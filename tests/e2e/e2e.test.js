@@ -171,8 +171,12 @@ test('Revoke asks first, naming the key; Cancel changes nothing; confirming refu
 
   await row.getByRole('button', { name: 'Revoke' }).click();
   await Promise.all([page.waitForEvent('load'), page.locator('#mdp-confirm-ok').click()]);
+  // A revoked key leaves the default view; it is listed under the status "Revoked", without actions.
+  assert.equal(await keyRow(page, admin.second).count(), 0);
+  await page.goto('/settings/integrations/api-keys?status=revoked');
   assert.match(await keyRow(page, admin.second).textContent(), /Revoked/);
   assert.equal(await keyRow(page, admin.second).getByRole('button').count(), 0);
+  await page.goto('/settings/integrations/api-keys');
   const refused = await api(admin.second);
   assert.equal(refused.status, 401);
   assert.equal(refused.body.error.code, 'revoked_api_key');

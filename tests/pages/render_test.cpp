@@ -187,10 +187,16 @@ TEST(Render, UnreadableViewModelsBecomeAnErrorNotice) {
   EXPECT_TRUE(invalid(json::value("just a string")));
   EXPECT_TRUE(invalid(json::object{{"type", "page"}, {"title", "x"}, {"children", json::array{}}}, &why));
   EXPECT_NE(why.find("vm_version"), std::string::npos);
-  json::object v2 = page(json::array{});
-  v2["vm_version"] = 2;
-  EXPECT_TRUE(invalid(v2, &why));
-  EXPECT_NE(why.find("version 1"), std::string::npos);
+  json::object v3 = page(json::array{});
+  v3["vm_version"] = 3;
+  EXPECT_TRUE(invalid(v3, &why));
+  EXPECT_NE(why.find("versions 1 and 2"), std::string::npos);
+  // Parts new in version 2 are unknown to a version-1 document.
+  json::object v1_with_tabs = page(json::array{json::object{
+      {"type", "tabs"}, {"label", "Views"}, {"items", json::array{json::object{{"text", "A"}, {"query", json::object{}}}}}}});
+  v1_with_tabs["vm_version"] = 1;
+  EXPECT_TRUE(invalid(v1_with_tabs, &why));
+  EXPECT_NE(why.find("needs vm_version 2"), std::string::npos);
   EXPECT_TRUE(invalid(page(json::array{json::object{{"type", "marquee"}, {"text", "x"}}}), &why));
   EXPECT_NE(why.find("children[0].type: unknown type \"marquee\""), std::string::npos);
   EXPECT_TRUE(invalid(page(json::array{json::object{{"type", "notice"}}}), &why));

@@ -344,7 +344,7 @@ struct Application::Impl {
       return json_response(200, json::object{{"user", std::move(*user)},
                                              {"csrf_token", a->session.csrf_token}});
     }
-    if (is_html_page) return settings_page(*a, segs, path);
+    if (is_html_page) return settings_page(*a, segs, path, url);
     if (path == "/billing/features") {
       if (req.method != "GET") return json_error(405, "method_not_allowed", "Use GET.");
       auto features = features_json(a->user.clinic_id);
@@ -429,7 +429,7 @@ struct Application::Impl {
 
   // --- settings pages -------------------------------------------------------------------------
   HttpResponse settings_page(const Actor& a, const std::vector<std::string>& segs,
-                             const std::string& path) {
+                             const std::string& path, const boost::urls::url_view& url) {
     if (segs.size() == 1 || (segs.size() == 2 && segs[1].empty())) {
       auto c = chrome(a, "Settings", "/settings");
       if (!c) return database_unavailable_page();
@@ -464,6 +464,8 @@ struct Application::Impl {
         rr.method = "GET";
         rr.user = a.user;
         rr.csrf_token = a.session.csrf_token;
+        rr.path = sub;
+        for (auto p : url.params()) rr.query.emplace_back(p.key, p.value);  // search, filter, page
         std::string vm = page.view_model(rr);
         std::string why;
         std::string html = render::render_settings_page(vm, *c, &why);

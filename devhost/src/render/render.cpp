@@ -11,6 +11,7 @@
 #include <string>
 
 #include <boost/json.hpp>
+#include <boost/url/url.hpp>
 
 #include "render/assets.hpp"
 
@@ -112,9 +113,10 @@ class Walker {
     auto type = opt_str(o, "type", "");
     if (type && *type != "page") fail("type", "the document must be a \"page\", not \"" + std::string(*type) + "\"");
     const auto* ver = o.if_contains("vm_version");
-    if (ver == nullptr) fail("vm_version", "missing (this host renders version 1)");
-    if (!(ver->is_int64() && ver->as_int64() == 1) && !(ver->is_uint64() && ver->as_uint64() == 1))
-      fail("vm_version", "this host renders version 1 only, not " + json::serialize(*ver));
+    if (ver == nullptr) fail("vm_version", "missing (this host renders versions 1 and 2)");
+    if (ver->is_int64() && (ver->as_int64() == 1 || ver->as_int64() == 2)) version_ = static_cast<int>(ver->as_int64());
+    else if (ver->is_uint64() && (ver->as_uint64() == 1 || ver->as_uint64() == 2)) version_ = static_cast<int>(ver->as_uint64());
+    else fail("vm_version", "this host renders versions 1 and 2, not " + json::serialize(*ver));
 
     // Modal ids first, so a button that opens a modal not in the page is caught.
     if (const auto* modals = opt_array(o, "modals", "")) {
@@ -153,6 +155,29 @@ class Walker {
   std::set<std::string> modal_ids_;
   int next_uid_ = 0;
   bool in_modal_ = false;
+  int version_ = 1;
+
+  // Parts and fields new in version 2 are unknown to a version-1 document.
+  void need_v2(const std::string& at, std::string_view what) const {
+    if (version_ < 2) fail(at, std::string(what) + " needs vm_version 2");
+  }
+
+  // A link to this page with other query parameters: {"name": "value", ...} (strings or
+  // numbers), percent-encoded by Boost.URL. An empty object is the plain page.
+  std::string query_href(const json::value& v, const std::string& at) const {
+    if (!v.is_object()) fail(at, "expected an object of query parameters");
+    boost::urls::url u;
+    u.set_path(is_host_path(chrome_.current_path) ? chrome_.current_path : "/");
+    for (const auto& [k, val] : v.as_object()) {
+      if (k.empty() || k.size() > 64) fail(at, "a parameter name has 1 to 64 characters");
+      std::string value;
+      if (val.is_string()) value = val.as_string();
+      else if (val.is_int64() || val.is_uint64()) value = json::serialize(val);
+      else fail(at + "." + std::string(k), "expected a string or a whole number");
+      u.params().append({std::string_view(k), value});
+    }
+    return std::string(u.buffer());
+  }
 
   std::string uid(std::string_view stem) { return "vm-" + std::string(stem) + "-" + std::to_string(++next_uid_); }
 
@@ -228,6 +253,9 @@ class Walker {
     else if (type == "text") text(o, at, true);
     else if (type == "facts") facts(o, at);
     else if (type == "bar_chart") bar_chart(o, at);
+    else if (type == "tabs") tabs(o, at);
+    else if (type == "query_form") query_form(o, at);
+    else if (type == "pagination") pagination(o, at);
     else if (type == "button" || type == "badge" || type == "time" || type == "link") {
       out += "<p>";
       inline_part(v, at);
@@ -263,6 +291,11 @@ class Walker {
   void empty_state(const json::object& o, const std::string& at) {
     out += "<div class=\"empty-state\"><h2 class=\"empty-title\">" + escape_html(str(o, "title", at)) + "</h2>";
     out += "<p>" + escape_html(str(o, "text", at)) + "</p>";
+    if (const auto* l = o.if_contains("link"); l && !l->is_null()) {
+      out += "<p>";
+      link(object(*l, at + ".link"), at + ".link");
+      out += "</p>";
+    }
     if (const auto* acts = opt_array(o, "actions", at)) {
       out += "<div class=\"empty-actions\">";
       for (std::size_t i = 0; i < acts->size(); ++i) button((*acts)[i], at + ".actions[" + std::to_string(i) + "]");
@@ -542,9 +575,115 @@ class Walker {
   }
 
   void link(const json::object& o, const std::string& at) {
-    auto href = str(o, "href", at);
-    if (!is_host_path(href)) fail(at + ".href", "must be a host path starting with one '/'");
+    std::string href;
+    if (const auto* q = o.if_contains("query"); q && !q->is_null()) {
+      need_v2(at + ".query", "a link to this page with a query");
+      href = query_href(*q, at + ".query");
+    } else {
+      href = std::string(str(o, "href", at));
+      if (!is_host_path(href)) fail(at + ".href", "must be a host path starting with one '/'");
+    }
     out += "<a href=\"" + escape_html(href) + "\">" + escape_html(str(o, "text", at)) + "</a>";
+  }
+
+  // ---- version 2: views of one page (tabs), a search form, pages of a long list ----------
+  void tabs(const json::object& o, const std::string& at) {
+    need_v2(at, "tabs");
+    const auto* items = opt_array(o, "items", at);
+    if (items == nullptr || items->empty()) fail(at + ".items", "required: at least one item");
+    out += "<nav class=\"vm-tabs\" aria-label=\"" + escape_html(str(o, "label", at)) + "\"><ul>";
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      auto iat = at + ".items[" + std::to_string(i) + "]";
+      const auto& it = object((*items)[i], iat);
+      const auto* q = it.if_contains("query");
+      if (q == nullptr) fail(iat + ".query", "required");
+      out += "<li><a href=\"" + escape_html(query_href(*q, iat + ".query")) + "\"";
+      if (opt_bool(it, "current", iat)) out += " aria-current=\"page\"";
+      out += ">" + escape_html(str(it, "text", iat)) + "</a></li>";
+    }
+    out += "</ul></nav>";
+  }
+
+  // A GET form that reloads this page with its fields as query parameters: works without script.
+  void query_form(const json::object& o, const std::string& at) {
+    need_v2(at, "query_form");
+    const auto* fields = opt_array(o, "fields", at);
+    if (fields == nullptr || fields->empty()) fail(at + ".fields", "required: at least one field");
+    const std::string action = is_host_path(chrome_.current_path) ? chrome_.current_path : "/";
+    out += "<form class=\"vm-query\" method=\"get\" action=\"" + escape_html(action) +
+           "\" role=\"search\" aria-label=\"" + escape_html(str(o, "label", at)) + "\">";
+    for (std::size_t i = 0; i < fields->size(); ++i) {
+      auto fat = at + ".fields[" + std::to_string(i) + "]";
+      const auto& f = object((*fields)[i], fat);
+      auto type = str(f, "type", fat);
+      auto name = str(f, "name", fat);
+      if (name.empty() || name.size() > 64) fail(fat + ".name", "1 to 64 characters");
+      auto id = uid("query");
+      if (type == "hidden") {
+        out += "<input type=\"hidden\" name=\"" + escape_html(name) + "\" value=\"" +
+               escape_html(str(f, "value", fat)) + "\">";
+      } else if (type == "search") {
+        out += "<div class=\"field\"><label for=\"" + id + "\">" + escape_html(str(f, "label", fat)) +
+               "</label><input type=\"search\" id=\"" + id + "\" name=\"" + escape_html(name) + "\" value=\"" +
+               escape_html(opt_str(f, "value", fat).value_or("")) + "\"";
+        if (const auto* ml = f.if_contains("max_length"); ml && !ml->is_null())
+          out += " maxlength=\"" + format_number(number(*ml, fat + ".max_length")) + "\"";
+        if (auto p = opt_str(f, "placeholder", fat)) out += " placeholder=\"" + escape_html(*p) + "\"";
+        out += " autocomplete=\"off\"></div>";
+      } else if (type == "select") {
+        select(f, fat, id, name);
+      } else {
+        fail(fat + ".type", "unknown query field type \"" + std::string(type) + "\"");
+      }
+    }
+    out += "<div class=\"query-actions\"><button type=\"submit\" class=\"btn\">" +
+           escape_html(opt_str(o, "submit_label", at).value_or("Apply")) + "</button>";
+    if (const auto* r = o.if_contains("reset"); r && !r->is_null()) link(object(*r, at + ".reset"), at + ".reset");
+    out += "</div></form>";
+  }
+
+  void select(const json::object& f, const std::string& at, const std::string& id, std::string_view name) {
+    const auto* opts = opt_array(f, "options", at);
+    if (opts == nullptr || opts->empty()) fail(at + ".options", "required: at least one option");
+    out += "<div class=\"field\"><label for=\"" + id + "\">" + escape_html(str(f, "label", at)) +
+           "</label><select id=\"" + id + "\" name=\"" + escape_html(name) + "\">";
+    for (std::size_t i = 0; i < opts->size(); ++i) {
+      auto oat = at + ".options[" + std::to_string(i) + "]";
+      const auto& op = object((*opts)[i], oat);
+      out += "<option value=\"" + escape_html(str(op, "value", oat)) + "\"";
+      if (opt_bool(op, "selected", oat)) out += " selected";
+      out += ">" + escape_html(str(op, "label", oat)) + "</option>";
+    }
+    out += "</select></div>";
+  }
+
+  void pagination(const json::object& o, const std::string& at) {
+    need_v2(at, "pagination");
+    out += "<nav class=\"vm-pagination\" aria-label=\"" + escape_html(str(o, "label", at)) + "\">";
+    if (auto sm = opt_str(o, "summary", at)) out += "<p class=\"pagination-summary\">" + escape_html(*sm) + "</p>";
+    out += "<ul>";
+    if (const auto* prev = o.if_contains("previous"); prev && !prev->is_null())
+      out += "<li><a rel=\"prev\" href=\"" + escape_html(query_href(*prev, at + ".previous")) + "\">Previous</a></li>";
+    std::int64_t last = 0;
+    if (const auto* pages = opt_array(o, "pages", at)) {
+      for (std::size_t i = 0; i < pages->size(); ++i) {
+        auto pat = at + ".pages[" + std::to_string(i) + "]";
+        const auto& p = object((*pages)[i], pat);
+        const auto* num = p.if_contains("number");
+        if (num == nullptr) fail(pat + ".number", "required");
+        const auto n = static_cast<std::int64_t>(number(*num, pat + ".number"));
+        const auto* q = p.if_contains("query");
+        if (q == nullptr) fail(pat + ".query", "required");
+        if (last != 0 && n > last + 1) out += "<li class=\"gap\" aria-hidden=\"true\">\u2026</li>";
+        last = n;
+        out += "<li><a href=\"" + escape_html(query_href(*q, pat + ".query")) + "\"";
+        if (opt_bool(p, "current", pat)) out += " aria-current=\"page\"";
+        out += "><span class=\"visually-hidden\">Page </span>" + std::to_string(n) + "</a></li>";
+      }
+    }
+    if (const auto* next = o.if_contains("next"); next && !next->is_null())
+      out += "<li><a rel=\"next\" href=\"" + escape_html(query_href(*next, at + ".next")) + "\">Next</a></li>";
+    out += "</ul></nav>";
   }
 
   void badge(const json::object& o, const std::string& at) {

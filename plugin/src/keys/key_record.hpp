@@ -60,6 +60,7 @@ struct KeyEvent {
   std::optional<Actor> actor;  // nullopt: the system (expiry)
   Micros at = 0;
   std::optional<KeyId> related_key_id;  // rotated: the key this one replaced
+  std::string detail;                   // updated: what changed, in words ("" otherwise)
 };
 
 // {"type","key_id","label","preview","actor":{"id","name"}|null,"at"} (+ "rotated_from" on

@@ -1,5 +1,8 @@
 #include "keys/key_store.hpp"
 
+#include <cctype>
+#include <cstring>
+
 #include <soci/soci.h>
 
 #include "util/db.hpp"
@@ -126,6 +129,147 @@ std::vector<KeyRecord> KeyStore::list(host::ClinicId clinic_id) const {
   return out;
 }
 
+namespace {
+
+// "%" and "_" are wildcards in LIKE: a search for "50%_off" means those characters.
+std::string like_pattern(const std::string& search) {
+  std::string p = "%";
+  for (char c : search) {
+    if (c == '%' || c == '_' || c == '!') p += '!';
+    p += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return p + "%";
+}
+
+// The WHERE clause of a filter; `?` placeholders in order, their values appended to `args`.
+// Same SQL on SQLite and PostgreSQL.
+std::string filter_sql(KeyFilter f, const FilterTimes& t, std::vector<long long>& args) {
+  const char* active = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :t)";
+  switch (f) {
+    case KeyFilter::all: return "";
+    case KeyFilter::current: return " AND k.revoked_at IS NULL";
+    case KeyFilter::revoked: return " AND k.revoked_at IS NOT NULL";
+    case KeyFilter::active: args.push_back(t.now); return std::string(" AND ") + active;
+    case KeyFilter::expired:
+      args.push_back(t.now);
+      return " AND k.revoked_at IS NULL AND k.expires_at <= :t";
+    case KeyFilter::expiring_soon:
+      args.insert(args.end(), {t.now, t.expiring_before});
+      return std::string(" AND ") + active + " AND k.expires_at <= :t";
+    case KeyFilter::rotation_due:
+      args.insert(args.end(), {t.now, t.created_before});
+      return std::string(" AND ") + active + " AND k.created_at <= :t";
+    case KeyFilter::unused:
+      args.insert(args.end(), {t.now, t.quiet_before});
+      return std::string(" AND ") + active + " AND COALESCE(k.last_used_at, k.created_at) <= :t";
+  }
+  return "";
+}
+
+const char* order_sql(KeySort s) {
+  switch (s) {
+    case KeySort::newest: return " ORDER BY k.created_at DESC, k.id DESC";
+    case KeySort::oldest: return " ORDER BY k.created_at ASC, k.id ASC";
+    case KeySort::label: return " ORDER BY lower(k.label) ASC, k.id DESC";
+    case KeySort::last_used: return " ORDER BY k.last_used_at IS NULL, k.last_used_at DESC, k.id DESC";
+    case KeySort::expires: return " ORDER BY k.expires_at IS NULL, k.expires_at ASC, k.id DESC";
+  }
+  return " ORDER BY k.created_at DESC, k.id DESC";
+}
+
+// SOCI binds named placeholders in order of appearance: give each ":t" its own name.
+std::string number_placeholders(const std::string& sql) {
+  std::string out;
+  int n = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == ':' && i + 1 < sql.size() && sql[i + 1] == 't' &&
+        (i + 2 == sql.size() || !std::isalnum(static_cast<unsigned char>(sql[i + 2])))) {
+      out += ":t" + std::to_string(++n);
+      ++i;
+    } else {
+      out += sql[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+KeyPage KeyStore::query(host::ClinicId clinic_id, const KeyQuery& q, Micros now) const {
+  Lease sql(db_);
+  long long clinic = clinic_id;
+  std::vector<long long> args;
+  std::string where = " FROM api_access_keys k WHERE k.clinic_id = :clinic" +
+                      filter_sql(q.filter, FilterTimes::at(now), args);
+  std::string pattern;
+  if (!q.search.empty()) {
+    pattern = like_pattern(q.search);
+    where += " AND (lower(k.label) LIKE :pattern ESCAPE '!' OR lower(k.preview) LIKE :pattern2 ESCAPE '!')";
+  }
+  where = number_placeholders(where);
+  auto bind_where = [&](soci::statement& st) {
+    st.exchange(soci::use(clinic));
+    for (auto& a : args) st.exchange(soci::use(a));
+    if (!pattern.empty()) {
+      st.exchange(soci::use(pattern));
+      st.exchange(soci::use(pattern));
+    }
+  };
+
+  KeyPage page;
+  {
+    long long total = 0;
+    soci::statement st(*sql);
+    st.exchange(soci::into(total));
+    bind_where(st);
+    st.alloc();
+    st.prepare("SELECT COUNT(*)" + where);
+    st.define_and_bind();
+    st.execute(true);
+    page.total = static_cast<std::size_t>(total);
+  }
+  if (page.total == 0 || q.offset() >= page.total) return page;
+
+  std::string columns;
+  for (const char* c = kKeyColumns; *c;) {  // "id, clinic_id, ..." -> "k.id, k.clinic_id, ..."
+    const char* end = std::strchr(c, ',');
+    columns += "k.";
+    columns.append(c, end ? end - c : std::strlen(c));
+    if (!end) break;
+    columns += ", ";
+    c = end + 2;
+  }
+  std::string text = "SELECT " + columns +
+                     ", (SELECT r.preview FROM api_access_keys r WHERE r.rotated_from = k.id "
+                     "ORDER BY r.id DESC LIMIT 1)" +
+                     where + order_sql(q.sort);
+  long long limit = q.per_page ? static_cast<long long>(*q.per_page) : -1;
+  long long offset = static_cast<long long>(q.offset());
+  if (q.per_page) text += " LIMIT :limit OFFSET :offset";
+  KeyRow row;
+  std::string replaced_by;
+  soci::indicator i_replaced = soci::i_null;
+  soci::statement st(*sql);
+  row.bind(st);
+  st.exchange(soci::into(replaced_by, i_replaced));
+  bind_where(st);
+  if (q.per_page) {
+    st.exchange(soci::use(limit));
+    st.exchange(soci::use(offset));
+  }
+  st.alloc();
+  st.prepare(text);
+  st.define_and_bind();
+  st.execute();
+  while (st.fetch()) {
+    page.keys.push_back(row.record());
+    if (i_replaced == soci::i_ok) page.replaced_by[row.id] = replaced_by;
+    row.i_last = row.i_exp = row.i_rev = row.i_rev_by = row.i_rev_name = row.i_rot = soci::i_null;
+    i_replaced = soci::i_null;
+  }
+  return page;
+}
+
 std::optional<KeyRecord> KeyStore::get(host::ClinicId clinic, KeyId id) const {
   Lease sql(db_);
   return select_key(*sql, clinic, id);
@@ -194,19 +338,36 @@ std::optional<KeyRecord> KeyStore::revoke(host::ClinicId clinic, KeyId id, const
   return select_key(*sql, clinic, id);
 }
 
-std::vector<KeyEvent> KeyStore::events(host::ClinicId clinic_id, std::size_t limit) const {
+std::vector<KeyEvent> KeyStore::events(host::ClinicId clinic_id, std::size_t limit,
+                                       std::optional<KeyId> key, std::size_t offset) const {
   Lease sql(db_);
-  long long clinic = clinic_id, lim = static_cast<long long>(limit);
+  long long clinic = clinic_id, lim = static_cast<long long>(limit), off = static_cast<long long>(offset);
+  long long kid = key.value_or(0);
   long long id = 0, key_id = 0, actor_id = 0, at = 0, related = 0;
   std::string type, label, preview, actor_name;
   soci::indicator i_actor = soci::i_null, i_actor_name = soci::i_null, i_rel = soci::i_null;
-  soci::statement st =
-      (sql->prepare << "SELECT id, key_id, type, label, preview, actor_id, actor_name, at, "
-                       "related_key_id FROM api_access_events WHERE clinic_id = :c "
-                       "ORDER BY at DESC, id DESC LIMIT :lim",
-       soci::into(id), soci::into(key_id), soci::into(type), soci::into(label),
-       soci::into(preview), soci::into(actor_id, i_actor), soci::into(actor_name, i_actor_name),
-       soci::into(at), soci::into(related, i_rel), soci::use(clinic), soci::use(lim));
+  soci::statement st(*sql);
+  for (auto* into : {&id, &key_id}) st.exchange(soci::into(*into));
+  st.exchange(soci::into(type));
+  st.exchange(soci::into(label));
+  st.exchange(soci::into(preview));
+  st.exchange(soci::into(actor_id, i_actor));
+  st.exchange(soci::into(actor_name, i_actor_name));
+  st.exchange(soci::into(at));
+  st.exchange(soci::into(related, i_rel));
+  st.exchange(soci::use(clinic));
+  if (key) {
+    st.exchange(soci::use(kid));
+    st.exchange(soci::use(kid));
+  }
+  st.exchange(soci::use(lim));
+  st.exchange(soci::use(off));
+  st.alloc();
+  st.prepare(std::string("SELECT id, key_id, type, label, preview, actor_id, actor_name, at, "
+                         "related_key_id FROM api_access_events WHERE clinic_id = :c") +
+             (key ? " AND (key_id = :k OR related_key_id = :k2)" : "") +
+             " ORDER BY at DESC, id DESC LIMIT :lim OFFSET :off");
+  st.define_and_bind();
   st.execute();
   std::vector<KeyEvent> out;
   while (st.fetch()) {
@@ -225,6 +386,18 @@ std::vector<KeyEvent> KeyStore::events(host::ClinicId clinic_id, std::size_t lim
     i_actor = i_actor_name = i_rel = soci::i_null;
   }
   return out;
+}
+
+std::size_t KeyStore::count_events(host::ClinicId clinic_id, std::optional<KeyId> key) const {
+  Lease sql(db_);
+  long long clinic = clinic_id, kid = key.value_or(0), n = 0;
+  if (key)
+    *sql << "SELECT COUNT(*) FROM api_access_events WHERE clinic_id = :c AND "
+            "(key_id = :k OR related_key_id = :k2)",
+        soci::into(n), soci::use(clinic), soci::use(kid), soci::use(kid);
+  else
+    *sql << "SELECT COUNT(*) FROM api_access_events WHERE clinic_id = :c", soci::into(n), soci::use(clinic);
+  return static_cast<std::size_t>(n);
 }
 
 std::size_t KeyStore::sweep_expired(Micros now_us) {

@@ -11,6 +11,7 @@
 // (plugin/src/auth/) and the pages (plugin/src/pages/).
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "keys/key_format.hpp"
+#include "keys/key_query.hpp"
 #include "keys/key_record.hpp"
 #include "mdp/host/services.hpp"
 
@@ -35,6 +37,14 @@ struct NewKey {
   std::optional<Micros> expires_at;
 };
 
+// One page of a clinic's keys, as KeyStore::query finds them.
+struct KeyPage {
+  std::vector<KeyRecord> keys;
+  std::size_t total = 0;  // matching keys on every page
+  // For keys on this page that a rotation replaced: the preview of the newest replacement.
+  std::map<KeyId, std::string> replaced_by;
+};
+
 // The parts of a key that can change after creation, for the request hook's cache.
 struct KeyState {
   std::optional<Micros> revoked_at;
@@ -47,6 +57,9 @@ class KeyStore {
 
   // Every key of `clinic`, newest first.
   std::vector<KeyRecord> list(host::ClinicId clinic) const;
+  // The keys of `clinic` that match `q` (search, filter, sort, page), with statuses judged at
+  // `now`, and how many match in all. One count and one page query, whatever the clinic's size.
+  KeyPage query(host::ClinicId clinic, const KeyQuery& q, Micros now) const;
   // The key `id` if it belongs to `clinic`; another clinic's key is nullopt, like a missing one.
   std::optional<KeyRecord> get(host::ClinicId clinic, KeyId id) const;
 
@@ -61,8 +74,12 @@ class KeyStore {
   // and records nothing. nullopt when `id` is not a key of `clinic`.
   std::optional<KeyRecord> revoke(host::ClinicId clinic, KeyId id, const Actor& by, Micros now);
 
-  // The clinic's audit trail, newest first, at most `limit` events.
-  std::vector<KeyEvent> events(host::ClinicId clinic, std::size_t limit = 1000) const;
+  // The clinic's audit trail, newest first, at most `limit` events after skipping `offset`.
+  // With `key`: only the events of that key, its rotation into a new key included.
+  std::vector<KeyEvent> events(host::ClinicId clinic, std::size_t limit = 1000,
+                               std::optional<KeyId> key = std::nullopt, std::size_t offset = 0) const;
+  // How many events events() would page through.
+  std::size_t count_events(host::ClinicId clinic, std::optional<KeyId> key = std::nullopt) const;
   // Records an "expired" event (actor: the system, at: the expiry time) for every key whose
   // expiry has passed and that has none yet. Returns how many it recorded.
   std::size_t sweep_expired(Micros now);

@@ -1,6 +1,7 @@
 #include "pages/api_keys_page.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <set>
@@ -159,6 +160,180 @@ json::object rotate_modal(const KeyRecord& k) {
           {"children", json::array{std::move(form)}}};
 }
 
+// The query of a link to this page: `in`'s search, filter and sort, with `page`; parameters at
+// their default are left out, so the plain page URL is the default view.
+json::object keys_query(const ApiKeysPageInput& in, std::size_t page, std::optional<KeyFilter> filter = std::nullopt) {
+  const KeyQuery d = ApiKeysPageInput::default_page_query();
+  json::object q;
+  if (!in.query.search.empty()) q["q"] = in.query.search;
+  const KeyFilter f = filter.value_or(in.query.filter);
+  if (f != d.filter) q["status"] = to_string(f);
+  if (in.query.sort != d.sort) q["sort"] = to_string(in.query.sort);
+  if (page > 1) q["page"] = std::to_string(page);
+  return q;
+}
+
+json::object activity_query(const ApiKeysPageInput& in, std::size_t page) {
+  json::object q{{"view", "activity"}};
+  if (in.activity_key) q["key"] = std::to_string(*in.activity_key);
+  if (page > 1) q["page"] = std::to_string(page);
+  return q;
+}
+
+// Previous / numbered / next links around `page` of `pages`.
+json::object pagination(std::string label, std::string summary, std::size_t page, std::size_t pages,
+                        const std::function<json::object(std::size_t)>& query_of) {
+  json::object p{{"type", "pagination"}, {"label", std::move(label)}, {"summary", std::move(summary)}};
+  if (page > 1) p["previous"] = query_of(page - 1);
+  if (page < pages) p["next"] = query_of(page + 1);
+  json::array numbers;
+  // The first, the last, and two either side of the current page; gaps are shown by the host.
+  for (std::size_t n = 1; n <= pages; ++n) {
+    if (n != 1 && n != pages && (n + 2 < page || n > page + 2)) continue;
+    json::object item{{"number", n}, {"query", query_of(n)}};
+    if (n == page) item["current"] = true;
+    numbers.push_back(std::move(item));
+  }
+  p["pages"] = std::move(numbers);
+  return p;
+}
+
+std::string range_text(std::size_t first, std::size_t last, std::size_t total, const char* one, const char* many) {
+  if (total == 0) return std::string("No ") + many;
+  if (first == last) return std::string(one) + " " + std::to_string(first) + " of " + std::to_string(total);
+  return std::string(many) + " " + std::to_string(first) + "\u2013" + std::to_string(last) + " of " + std::to_string(total);
+}
+
+json::object tabs(const ApiKeysPageInput& in) {
+  json::object keys_tab{{"text", "Keys"}, {"query", json::object{}}};
+  json::object activity_tab{{"text", "Activity"}, {"query", json::object{{"view", "activity"}}}};
+  (in.view == PageView::keys ? keys_tab : activity_tab)["current"] = true;
+  return {{"type", "tabs"}, {"label", "API key views"}, {"items", json::array{std::move(keys_tab), std::move(activity_tab)}}};
+}
+
+json::array filter_options(KeyFilter current) {
+  static constexpr std::pair<KeyFilter, const char*> kLabels[] = {
+      {KeyFilter::current, "All but revoked"}, {KeyFilter::active, "Active"},
+      {KeyFilter::expiring_soon, "Expiring within 14 days"}, {KeyFilter::rotation_due, "Rotation due (90 days or older)"},
+      {KeyFilter::unused, "Unused for 30 days"}, {KeyFilter::expired, "Expired"},
+      {KeyFilter::revoked, "Revoked"}, {KeyFilter::all, "All keys"}};
+  json::array out;
+  for (const auto& [f, label] : kLabels) {
+    json::object o{{"value", to_string(f)}, {"label", label}};
+    if (f == current) o["selected"] = true;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json::array sort_options(KeySort current) {
+  static constexpr std::pair<KeySort, const char*> kLabels[] = {
+      {KeySort::newest, "Newest first"}, {KeySort::oldest, "Oldest first"}, {KeySort::label, "Label, A to Z"},
+      {KeySort::last_used, "Recently used first"}, {KeySort::expires, "Expiring first"}};
+  json::array out;
+  for (const auto& [v, label] : kLabels) {
+    json::object o{{"value", to_string(v)}, {"label", label}};
+    if (v == current) o["selected"] = true;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json::object keys_search_form(const ApiKeysPageInput& in) {
+  return {{"type", "query_form"},
+          {"label", "Find keys"},
+          {"submit_label", "Apply"},
+          {"fields", json::array{
+                         json::object{{"type", "search"}, {"name", "q"}, {"label", "Search"},
+                                      {"value", in.query.search}, {"max_length", kMaxSearch},
+                                      {"placeholder", "Label or last 4 characters"}},
+                         json::object{{"type", "select"}, {"name", "status"}, {"label", "Status"},
+                                      {"options", filter_options(in.query.filter)}},
+                         json::object{{"type", "select"}, {"name", "sort"}, {"label", "Sort"},
+                                      {"options", sort_options(in.query.sort)}}}},
+          {"reset", json::object{{"text", "Show the default view"}, {"query", json::object{}}}}};
+}
+
+const char* event_title(const std::string& type) {
+  if (type == "created") return "Generated";
+  if (type == "rotated") return "Rotated";
+  if (type == "revoked") return "Revoked";
+  if (type == "expired") return "Expired";
+  if (type == "updated") return "Edited";
+  return "Changed";
+}
+
+const char* event_tone(const std::string& type) {
+  if (type == "revoked") return "danger";
+  if (type == "expired") return "neutral";
+  if (type == "created") return "success";
+  return "info";
+}
+
+json::array activity_children(const ApiKeysPageInput& in) {
+  const Micros now = in.now;
+  json::array key_options{json::object{{"value", ""}, {"label", "All keys"}}};
+  std::map<KeyId, const KeyRecord*> by_id;
+  for (const auto& k : in.key_choices) {
+    by_id[k.id] = &k;
+    json::object o{{"value", std::to_string(k.id)}, {"label", k.label + " (" + k.preview + ")"}};
+    if (in.activity_key && *in.activity_key == k.id) o["selected"] = true;
+    key_options.push_back(std::move(o));
+  }
+  json::array children;
+  children.push_back(json::object{
+      {"type", "query_form"}, {"label", "Filter the activity"}, {"submit_label", "Show"},
+      {"fields", json::array{json::object{{"type", "hidden"}, {"name", "view"}, {"value", "activity"}},
+                             json::object{{"type", "select"}, {"name", "key"}, {"label", "Key"},
+                                          {"options", std::move(key_options)}}}}});
+  const std::size_t pages = std::max<std::size_t>(1, (in.events_total + kEventsPageSize - 1) / kEventsPageSize);
+  const std::size_t first = (in.events_page - 1) * kEventsPageSize + 1;
+  std::string subject = "who did what to which key, and when; newest first.";
+  if (in.activity_key) {
+    auto it = by_id.find(*in.activity_key);
+    subject = "of " + (it != by_id.end() ? quoted(it->second->label) + " (" + it->second->preview + ")" : std::string("one key")) +
+              ", its rotation into a new key included; newest first.";
+  }
+  if (in.events.empty()) {
+    children.push_back(json::object{{"type", "empty_state"}, {"title", "No activity"},
+                                    {"text", in.activity_key ? "Nothing has happened to this key yet."
+                                                             : "Generating, rotating, editing and revoking keys is recorded here."}});
+    return children;
+  }
+  json::array rows;
+  for (const auto& e : in.events) {
+    json::array what{badge(event_title(e.type), event_tone(e.type))};
+    if (e.type == "rotated" && e.related_key_id) {
+      auto old = by_id.find(*e.related_key_id);
+      what.push_back(text("replaced " + (old != by_id.end() ? old->second->preview : "key #" + std::to_string(*e.related_key_id)), "muted"));
+    }
+    if (!e.detail.empty()) what.push_back(text(e.detail, "muted"));
+    json::array key_cell{text(e.label), text(e.preview, "muted")};
+    json::value who = e.actor ? json::value(e.actor->name) : json::value(text("System (expiry)", "muted"));
+    rows.push_back(json::object{{"id", "event-" + std::to_string(e.id)},
+                                {"cells", json::object{{"when", time_part(e.at, now)},
+                                                       {"what", std::move(what)},
+                                                       {"key", std::move(key_cell)},
+                                                       {"who", std::move(who)}}}});
+  }
+  json::object section{
+      {"type", "section"}, {"title", "Activity"},
+      {"description", "Everything done to your keys, " + subject},
+      {"children", json::array{json::object{
+                       {"type", "table"}, {"caption", "API key activity"},
+                       {"columns", json::array{json::object{{"key", "when"}, {"label", "When"}},
+                                               json::object{{"key", "what"}, {"label", "What happened"}},
+                                               json::object{{"key", "key"}, {"label", "Key"}},
+                                               json::object{{"key", "who"}, {"label", "By"}}}},
+                       {"rows", std::move(rows)}}}}};
+  if (in.events_total > in.events.size())
+    section["children"].as_array().push_back(pagination(
+        "Pages of activity", range_text(first, first + in.events.size() - 1, in.events_total, "Event", "Events"),
+        in.events_page, pages, [&](std::size_t n) { return activity_query(in, n); }));
+  children.push_back(std::move(section));
+  return children;
+}
+
 }  // namespace
 
 std::string relative_time(Micros t, Micros now) {
@@ -181,10 +356,16 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
   const DayNumber today = day_of(now);
   const bool enabled = in.api_access_enabled;
 
-  // Which keys were replaced, and by which key.
-  std::map<KeyId, const KeyRecord*> replaced_by;
+  // Which keys were replaced, and by which key's preview (the store's answer, or this page's keys).
+  std::map<KeyId, std::string> replaced_by = in.replaced_by;
   for (const auto& k : in.keys)
-    if (k.rotated_from) replaced_by[*k.rotated_from] = &k;
+    if (k.rotated_from) replaced_by.try_emplace(*k.rotated_from, k.preview);
+
+  // One scale for every chart on the page, so rows compare at a glance.
+  std::uint64_t chart_max = 0;
+  for (const auto& k : in.keys)
+    if (auto it = in.usage.find(k.id); it != in.usage.end())
+      for (const auto& d : window(&it->second, today)) chart_max = std::max(chart_max, d.requests);
 
   json::array rows;
   json::array modals;
@@ -199,7 +380,9 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     const Spike spike = detect_spike(days, day_of(k.created_at));
 
     // Key: label and masked preview.
-    json::array key_cell{text(k.label), text(k.preview, "muted", "Masked preview: the full key was shown once, when it was generated.")};
+    json::array key_cell{text(k.label), text(k.preview, "muted", "Masked preview: the full key was shown once, when it was generated."),
+                         json::object{{"type", "link"}, {"text", "Activity"},
+                                      {"query", json::object{{"view", "activity"}, {"key", std::to_string(k.id)}}}}};
 
     json::array scopes_cell;
     for (const auto& s : k.scopes) scopes_cell.push_back(badge(scope_label(s), s == kReadScope ? "info" : "warning"));
@@ -227,7 +410,7 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
       status_cell.push_back(badge("Paused", "neutral", "lock",
                                   "Your plan does not include API access. The key works again when it does, unless revoked or expired."));
     if (auto r = replaced_by.find(k.id); r != replaced_by.end()) {
-      status_cell.push_back(badge("Rotated", "info", nullptr, "Replaced by the key " + r->second->preview + "."));
+      status_cell.push_back(badge("Rotated", "info", nullptr, "Replaced by the key " + r->second + "."));
       if (active && k.expires_at)
         status_cell.push_back(text("Still works until " + format_rfc3339(*k.expires_at).substr(0, 16).replace(10, 1, " ") +
                                        " UTC (" + relative_time(*k.expires_at, now) + ")",
@@ -249,7 +432,7 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
                                                  : "Never used in " + plural(quiet_days, "day", "days")) +
                                      ": if nothing uses it any more, revoke it.",
                                  "warning"));
-    if (spike.spike) {
+    if (spike.spike && active) {  // a key that no longer works is not an alarm
       char mean[32];
       std::snprintf(mean, sizeof mean, "%.0f", spike.baseline);
       status_cell.push_back(badge("Spike today", "danger", "warning",
@@ -262,16 +445,17 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     json::array bars;
     for (std::size_t i = 0; i < days.size(); ++i) {
       json::object bar{{"label", format_date(days[i].day)}, {"value", days[i].requests}};
-      if (i + 1 == days.size() && spike.spike) bar["tone"] = "warning";
+      if (i + 1 == days.size() && spike.spike && active) bar["tone"] = "warning";
       bars.push_back(std::move(bar));
     }
     const double rate = total.error_rate();
-    json::value rate_value(percent(rate));
+    // Without requests there is no rate to speak of ("0%" would read as "all fine").
+    json::value rate_value = total.requests == 0 ? json::value(text("no requests", "muted")) : json::value(percent(rate));
     if (total.requests >= 10 && rate >= 0.10)
       rate_value = text(percent(rate), "danger", "Many requests fail: the integration may be misconfigured.");
     json::array usage_cell{
         json::object{{"type", "bar_chart"}, {"label", "Requests per day for " + quoted(k.label) + ", last 30 days"},
-                     {"unit", "requests"}, {"bars", std::move(bars)}},
+                     {"unit", "requests"}, {"max", chart_max}, {"bars", std::move(bars)}},
         json::object{{"type", "facts"},
                      {"items", json::array{json::object{{"label", "Today"}, {"value", std::to_string(days.back().requests)}},
                                            json::object{{"label", "30 days"}, {"value", std::to_string(total.requests)}},
@@ -311,35 +495,63 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
                  "It is part of the Enterprise tier and available as an addon on other tiers."},
         {"link", json::object{{"text", "Open Billing & Subscription"}, {"href", kBillingPath}}}});
 
-  if (in.keys.empty()) {
+  const bool has_keys = !in.keys.empty() || in.total > 0 || in.clinic_has_keys;
+  if (has_keys || in.view == PageView::activity) children.push_back(tabs(in));
+  if (in.view == PageView::activity) {
+    for (auto& c : activity_children(in)) children.push_back(std::move(c));
+  } else if (!has_keys) {
     json::object empty{{"type", "empty_state"},
                        {"title", "No API keys yet"},
-                       {"text", "An API key lets a tool your developer builds, such as an analytics dashboard, a booking widget "
-                                "on your website or accounting software, work with your clinic's data. You generate a key here "
-                                "and hand it to the developer; you write no code."}};
+                       {"text", enabled ? "An API key lets a tool your developer builds, such as an analytics dashboard, a booking "
+                                          "widget on your website or accounting software, work with your clinic's data. You "
+                                          "generate a key here and hand it to the developer; you write no code."
+                                        : "An API key lets a tool your developer builds, such as an analytics dashboard, a booking "
+                                          "widget on your website or accounting software, work with your clinic's data. Keys "
+                                          "can be generated here once your plan includes API access."}};
     if (enabled)
       empty["actions"] = json::array{json::object{{"type", "button"}, {"label", "Generate new key"},
                                                   {"style", "primary"}, {"opens", "generate-key"}}};
     children.push_back(std::move(empty));
   } else {
-    children.push_back(json::object{
-        {"type", "section"},
-        {"title", "Keys"},
-        {"description", enabled ? "Newest first. Rotate keys every 90 days; revoke a key at once if it has leaked."
-                                : "Newest first. Read-only while API access is not included in your plan."},
-        {"children", json::array{json::object{
-                         {"type", "table"},
-                         {"caption", "API keys of your clinic"},
-                         {"columns", json::array{json::object{{"key", "key"}, {"label", "Key"}},
-                                                 json::object{{"key", "scopes"}, {"label", "Scopes"}},
-                                                 json::object{{"key", "created"}, {"label", "Created"}},
-                                                 json::object{{"key", "last_used"}, {"label", "Last used"}},
-                                                 json::object{{"key", "status"}, {"label", "Status"}},
-                                                 json::object{{"key", "usage"}, {"label", "Requests per day (30 days)"}}}},
-                         {"rows", std::move(rows)}}}}});
+    children.push_back(keys_search_form(in));
+    const std::size_t total = std::max(in.total, in.keys.size());
+    const std::size_t per_page = in.query.per_page.value_or(std::max<std::size_t>(total, 1));
+    const std::size_t pages = std::max<std::size_t>(1, (total + per_page - 1) / per_page);
+    const std::size_t first = (in.query.page - 1) * per_page + 1;
+    json::array section_children;
+    if (in.keys.empty()) {
+      section_children.push_back(json::object{
+          {"type", "empty_state"}, {"title", "No key matches"},
+          {"text", in.query.search.empty() ? "No key has this status." : "No key's label or preview contains \u201C" + in.query.search + "\u201D."},
+          {"link", json::object{{"type", "link"}, {"text", "Show the default view"}, {"query", json::object{}}}}});
+    } else {
+      section_children.push_back(json::object{
+          {"type", "table"},
+          {"caption", "API keys of your clinic"},
+          {"columns", json::array{json::object{{"key", "key"}, {"label", "Key"}},
+                                  json::object{{"key", "scopes"}, {"label", "Scopes"}},
+                                  json::object{{"key", "created"}, {"label", "Created"}},
+                                  json::object{{"key", "last_used"}, {"label", "Last used"}},
+                                  json::object{{"key", "status"}, {"label", "Status"}},
+                                  json::object{{"key", "usage"}, {"label", "Requests per day (30 days)"}}}},
+          {"rows", std::move(rows)}});
+      if (pages > 1)
+        section_children.push_back(pagination("Pages of keys",
+                                              range_text(first, first + in.keys.size() - 1, total, "Key", "Keys"),
+                                              in.query.page, pages, [&](std::size_t n) { return keys_query(in, n); }));
+    }
+    std::string description = range_text(first, first + in.keys.size() - 1, total, "Key", "Keys") + ". ";
+    if (in.keys.empty()) description.clear();
+    description += enabled ? "Rotate keys every 90 days; revoke a key at once if it has leaked."
+                           : "Read-only while API access is not included in your plan.";
+    if (in.query.filter == KeyFilter::current) description += " Revoked keys are under the status \u201CRevoked\u201D.";
+    children.push_back(json::object{{"type", "section"},
+                                    {"title", "Keys"},
+                                    {"description", std::move(description)},
+                                    {"children", std::move(section_children)}});
   }
 
-  json::object page{{"vm_version", 1},
+  json::object page{{"vm_version", 2},
                     {"type", "page"},
                     {"title", "API Keys"},
                     {"description", "Keys let your developer connect other tools to your clinic. A key is shown once, "
@@ -350,6 +562,24 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     page["actions"] = json::array{json::object{{"type", "button"}, {"label", "Generate new key"},
                                                {"style", "primary"}, {"opens", "generate-key"}}};
   return page;
+}
+
+void read_page_query(const std::vector<host::NameValue>& params, ApiKeysPageInput& in) {
+  KeyQuery q = ApiKeysPageInput::default_page_query();
+  std::vector<host::NameValue> keys_params;
+  for (const auto& [name, value] : params) {
+    if (name == "view") in.view = value == "activity" ? PageView::activity : PageView::keys;
+    else if (name == "key") {
+      KeyId id = 0;
+      const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), id);
+      if (!value.empty() && ec == std::errc{} && p == value.data() + value.size() && id > 0) in.activity_key = id;
+    } else if (name != "per_page") {  // the page's size is the page's to choose
+      keys_params.emplace_back(name, value);
+    }
+  }
+  parse_key_query(keys_params, q, false);
+  in.events_page = q.page;
+  in.query = q;
 }
 
 host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx) {
@@ -363,13 +593,39 @@ host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx) {
     try {
       ApiKeysPageInput in;
       const auto clinic = req.user.clinic_id;
+      read_page_query(req.query, in);
       ctx->flush_usage();  // best effort: on failure the figures lag by the pending part
       in.now = ctx->now();
       in.api_access_enabled = ctx->api_access_enabled(clinic);
-      in.keys = ctx->keys.list(clinic);
-      const DayNumber today = day_of(in.now);
-      in.usage = ctx->usage.daily_for_clinic(clinic, today - (kUsageDays - 1), today);
       in.scopes = ctx->host.api_scopes();
+      if (in.view == PageView::activity) {
+        ctx->keys.sweep_expired(in.now);
+        KeyQuery every;
+        in.key_choices = ctx->keys.query(clinic, every, in.now).keys;
+        in.clinic_has_keys = !in.key_choices.empty();
+        in.events_total = ctx->keys.count_events(clinic, in.activity_key);
+        const std::size_t pages = std::max<std::size_t>(1, (in.events_total + kEventsPageSize - 1) / kEventsPageSize);
+        in.events_page = std::min(in.events_page, pages);
+        in.events = ctx->keys.events(clinic, kEventsPageSize, in.activity_key, (in.events_page - 1) * kEventsPageSize);
+      } else {
+        KeyPage page = ctx->keys.query(clinic, in.query, in.now);
+        if (page.keys.empty() && page.total > 0) {  // past the last page (keys were revoked): show the last
+          in.query.page = (page.total + kPageSize - 1) / kPageSize;
+          page = ctx->keys.query(clinic, in.query, in.now);
+        }
+        in.total = page.total;
+        in.keys = std::move(page.keys);
+        in.replaced_by = std::move(page.replaced_by);
+        if (in.total == 0) {
+          KeyQuery any;
+          any.per_page = 1;
+          in.clinic_has_keys = ctx->keys.query(clinic, any, in.now).total > 0;
+        }
+        std::vector<KeyId> ids;
+        for (const auto& k : in.keys) ids.push_back(k.id);
+        const DayNumber today = day_of(in.now);
+        in.usage = ctx->usage.daily_for_keys(ids, today - (kUsageDays - 1), today);
+      }
       return json::serialize(build_api_keys_view_model(in));
     } catch (const std::exception& e) {
       ctx->host.log().write(host::LogLevel::error, std::string("API Keys page: could not load keys: ") + e.what());
@@ -377,7 +633,7 @@ host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx) {
       ctx->host.log().write(host::LogLevel::error, "API Keys page: could not load keys");
     }
     // A valid page that says so, rather than a host error page.
-    return R"({"vm_version":1,"type":"page","title":"API Keys","children":[{"type":"notice","tone":"danger",)"
+    return R"({"vm_version":2,"type":"page","title":"API Keys","children":[{"type":"notice","tone":"danger",)"
            R"("title":"Keys could not be loaded","text":"The database did not answer in time. Reload the page in a moment."}]})";
   };
   return spec;

@@ -12,11 +12,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/json/object.hpp>
 
+#include "keys/key_query.hpp"
 #include "keys/key_record.hpp"
 #include "mdp/host/pages.hpp"
 #include "mdp/host/services.hpp"
@@ -28,27 +30,57 @@ struct PluginContext;
 
 // The page's rules of thumb, from the admin guide.
 inline constexpr int kUsageDays = 30;            // the per-key requests-per-day chart
-inline constexpr int kRotationDueDays = 90;      // "rotate keys every 90 days"
-inline constexpr int kUnusedHintDays = 30;       // "long zero usage ... can be revoked"
 inline constexpr int kSpikeBaselineDays = 14;    // the recent days a spike is measured against
 inline constexpr double kSpikeFactor = 3.0;      // today >= 3 × the recent daily mean ...
 inline constexpr std::uint64_t kSpikeMinExtra = 20;  // ... and at least 20 requests above it
 inline constexpr std::int64_t kDefaultRotateGraceSeconds = 7 * 86'400;
 
+inline constexpr std::size_t kPageSize = 25;        // keys per page
+inline constexpr std::size_t kEventsPageSize = 50;  // events per page of the Activity view
+
+enum class PageView { keys, activity };
+
 struct ApiKeysPageInput {
   Micros now = 0;
   bool api_access_enabled = false;
-  std::vector<KeyRecord> keys;  // newest first, as KeyStore::list returns them
+  PageView view = PageView::keys;
+
+  // Keys view: one page of the keys that match `query` (newest first by default), `total` of
+  // them in all (0: as many as `keys` holds); `clinic_has_keys` tells "no keys yet" from "no key
+  // matches this search".
+  KeyQuery query = default_page_query();
+  std::size_t total = 0;
+  bool clinic_has_keys = false;
+  std::vector<KeyRecord> keys;
+  std::map<KeyId, std::string> replaced_by;  // preview of the key that replaced it (KeyPage)
   // Per key, the last kUsageDays UTC days ending today, oldest first; a key without an entry
   // had no usage. Shorter or misaligned vectors are tolerated (missing days count as zero).
   std::map<KeyId, std::vector<DayUsage>> usage;
   std::vector<host::ApiScope> scopes;  // the host's public API scopes, for the Generate form
+
+  // Activity view: one page of the audit trail, optionally of one key.
+  std::optional<KeyId> activity_key;
+  std::size_t events_page = 1;
+  std::size_t events_total = 0;
+  std::vector<KeyEvent> events;
+  std::vector<KeyRecord> key_choices;  // every key, for the "which key" filter
+
+  static KeyQuery default_page_query() {
+    KeyQuery q;
+    q.filter = KeyFilter::current;  // revoked keys only on request
+    q.per_page = kPageSize;
+    return q;
+  }
 };
 
 boost::json::object build_api_keys_view_model(const ApiKeysPageInput& input);
 
 // "just now", "5 minutes ago", "3 days ago", "in 6 days", ... relative to `now`.
 std::string relative_time(Micros t, Micros now);
+
+// The page's query parameters (q, status, sort, page; view=activity with key and page) into
+// `in`, leniently: a parameter that cannot be read keeps its default.
+void read_page_query(const std::vector<host::NameValue>& params, ApiKeysPageInput& in);
 
 // The PageSpec to register in on_load (section "Integrations", title "API Keys", path
 // "integrations/api-keys", permission "api_keys.manage"). Its view_model holds `ctx`, so the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <limits>
 #include <string>
 
 #include <boost/json/array.hpp>
@@ -191,12 +192,22 @@ host::Response created(PluginContext& ctx, const KeyRecord& rec, std::string& se
 
 // --- handlers -------------------------------------------------------------------------------
 
+// GET keys?q=&status=&sort=&page=&per_page= (keys/key_query.hpp). Without parameters: every
+// key, newest first, as before paging existed.
 host::Response list_keys(PluginContext& ctx, const host::RouteRequest& req) {
+  KeyQuery q;
+  if (auto bad = parse_key_query(req.query, q, true)) throw HttpError{400, "invalid_query", bad->message};
   ctx.flush_usage();  // last_used_at exact; a failed flush only makes it lag
   const Micros now = ctx.now();
+  const KeyPage page = ctx.keys.query(req.user.clinic_id, q, now);
   json::array keys;
-  for (const auto& k : ctx.keys.list(req.user.clinic_id)) keys.push_back(to_json(k, now));
-  return json_response(200, json::object{{"keys", std::move(keys)}});
+  for (const auto& k : page.keys) keys.push_back(to_json(k, now));
+  json::object body{{"keys", std::move(keys)}, {"total", page.total}};
+  if (q.per_page) {
+    body["page"] = q.page;
+    body["per_page"] = *q.per_page;
+  }
+  return json_response(200, body);
 }
 
 host::Response create_key(PluginContext& ctx, const host::RouteRequest& req) {
@@ -261,11 +272,30 @@ host::Response rotate_key(PluginContext& ctx, const host::RouteRequest& req) {
   return created(ctx, pair->first, secret, &pair->second);
 }
 
+// GET events?key_id=&limit=&offset=: newest first; key_id narrows to one key's history.
 host::Response list_events(PluginContext& ctx, const host::RouteRequest& req) {
+  std::optional<KeyId> key;
+  std::size_t limit = 1000, offset = 0;
+  auto number = [&](const char* name, long long lo, long long hi, const char* message) -> std::optional<long long> {
+    const std::string* v = req.query_value(name);
+    if (v == nullptr) return std::nullopt;
+    long long n = 0;
+    const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (v->empty() || ec != std::errc{} || p != v->data() + v->size() || n < lo || n > hi)
+      throw HttpError{400, "invalid_query", message};
+    return n;
+  };
+  if (auto k = number("key_id", 1, std::numeric_limits<long long>::max(), "\"key_id\" must be a key's id.")) {
+    if (!ctx.keys.get(req.user.clinic_id, *k)) not_found();
+    key = *k;
+  }
+  if (auto n = number("limit", 1, 1000, "\"limit\" must be a whole number from 1 to 1000.")) limit = static_cast<std::size_t>(*n);
+  if (auto n = number("offset", 0, 1'000'000'000, "\"offset\" must be a whole number from 0.")) offset = static_cast<std::size_t>(*n);
   ctx.keys.sweep_expired(ctx.now());
   json::array events;
-  for (const auto& e : ctx.keys.events(req.user.clinic_id)) events.push_back(to_json(e));
-  return json_response(200, json::object{{"events", std::move(events)}});
+  for (const auto& e : ctx.keys.events(req.user.clinic_id, limit, key, offset)) events.push_back(to_json(e));
+  return json_response(200, json::object{{"events", std::move(events)},
+                                         {"total", ctx.keys.count_events(req.user.clinic_id, key)}});
 }
 
 host::Response key_usage(PluginContext& ctx, const host::RouteRequest& req) {

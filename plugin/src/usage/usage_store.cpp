@@ -112,20 +112,29 @@ std::vector<DayUsage> UsageStore::daily(KeyId key, DayNumber from, DayNumber to)
   return out;
 }
 
-std::map<KeyId, std::vector<DayUsage>> UsageStore::daily_for_clinic(host::ClinicId clinic,
-                                                                    DayNumber from,
-                                                                    DayNumber to) const {
+std::map<KeyId, std::vector<DayUsage>> UsageStore::daily_for_keys(const std::vector<KeyId>& keys,
+                                                                  DayNumber from, DayNumber to) const {
   std::map<KeyId, std::vector<DayUsage>> out;
-  if (to < from) return out;
+  if (to < from || keys.empty()) return out;
   Lease sql(db_);
-  long long c = clinic, key = 0, requests = 0, client = 0, server = 0;
+  std::vector<long long> ids(keys.begin(), keys.end());
+  long long key = 0, requests = 0, client = 0, server = 0;
   std::string lo = format_date(from), hi = format_date(to), day;
-  soci::statement st =
-      (sql->prepare << "SELECT u.key_id, u.day, u.requests, u.client_errors, u.server_errors "
-                       "FROM api_access_usage_daily u JOIN api_access_keys k ON k.id = u.key_id "
-                       "WHERE k.clinic_id = :c AND u.day >= :lo AND u.day <= :hi",
-       soci::into(key), soci::into(day), soci::into(requests), soci::into(client),
-       soci::into(server), soci::use(c), soci::use(lo), soci::use(hi));
+  std::string in_list;
+  for (std::size_t i = 0; i < ids.size(); ++i) in_list += (i ? ", :k" : ":k") + std::to_string(i);
+  soci::statement st(*sql);
+  st.exchange(soci::into(key));
+  st.exchange(soci::into(day));
+  st.exchange(soci::into(requests));
+  st.exchange(soci::into(client));
+  st.exchange(soci::into(server));
+  st.exchange(soci::use(lo));
+  st.exchange(soci::use(hi));
+  for (auto& id : ids) st.exchange(soci::use(id));
+  st.alloc();
+  st.prepare("SELECT key_id, day, requests, client_errors, server_errors FROM api_access_usage_daily "
+             "WHERE day >= :lo AND day <= :hi AND key_id IN (" + in_list + ")");
+  st.define_and_bind();
   st.execute();
   while (st.fetch()) {
     const DayNumber d = parse_date(day);

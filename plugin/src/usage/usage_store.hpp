@@ -36,9 +36,9 @@ class UsageStore {
 
   // Every day from `from` to `to` inclusive, oldest first, zero days included.
   std::vector<DayUsage> daily(KeyId key, DayNumber from, DayNumber to) const;
-  // The same for every key of a clinic (keys without usage are absent from the map).
-  std::map<KeyId, std::vector<DayUsage>> daily_for_clinic(host::ClinicId clinic, DayNumber from,
-                                                          DayNumber to) const;
+  // The same for each of `keys` (keys without usage in the range are absent from the map).
+  std::map<KeyId, std::vector<DayUsage>> daily_for_keys(const std::vector<KeyId>& keys, DayNumber from,
+                                                        DayNumber to) const;
 
  private:
   host::Database& db_;

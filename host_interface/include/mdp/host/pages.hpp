@@ -21,7 +21,9 @@ struct PageSpec {
   std::string title;       // e.g. "API Keys"
   std::string path;        // served at /settings/<path>, e.g. "integrations/api-keys"
   std::string permission;  // needed to see it in navigation and to open it (else 403)
-  // Returns the view model as JSON text. `request.user` is the viewer; path and body are empty.
+  // Returns the view model as JSON text. `request.user` is the viewer, `request.path` the page's
+  // path and `request.query` the page URL's decoded query parameters (search, filters, paging:
+  // view model links and query forms reload the page with new ones); the body is empty.
   std::function<std::string(const RouteRequest& request)> view_model;
 };
 
