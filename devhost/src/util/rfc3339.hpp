@@ -16,9 +16,11 @@ namespace mdp::devhost {
 // digits + "+HH:MM" (6) = 35. Anything longer is refused without being scanned.
 inline constexpr std::size_t kMaxRfc3339Length = 35;
 
+inline constexpr int kMaxRfc3339Year = 2199;
+
 // YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|+HH:MM|-HH:MM), 'T' and 'Z' in either case, a real calendar
-// date (no 2026-02-30), years 1970-9999. A leap second (:60) counts as :59. The fraction is kept
-// to the microsecond. nullopt for anything else.
+// date (no 2026-02-30), years 1970-2199 (host::TimePoint ends in 2262). A leap second (:60)
+// counts as :59. The fraction is kept to the microsecond. nullopt for anything else.
 std::optional<host::TimePoint> parse_rfc3339(std::string_view text) noexcept;
 
 // "2026-11-26T09:30:00Z" (UTC, whole seconds: the fraction is dropped).
