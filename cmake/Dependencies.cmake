@@ -12,7 +12,7 @@ find_package(ZLIB REQUIRED)  # the devhost gzips its pages
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 include("${PROJECT_SOURCE_DIR}/host_interface/cmake/MdpSoci.cmake")
 
-if(MDP_BUILD_TESTS)
+if(MDP_BUILD_TESTS OR MDP_FUZZ)  # the plugin fuzzers reuse the plugin tests' host
   find_package(GTest REQUIRED)
   include(GoogleTest)
 endif()

@@ -11,6 +11,7 @@ packages=(
   clang binutils dpkg-dev                                       # other-compiler test plugin, nm/readelf, cpack's dpkg-shlibdeps
   postgresql                                                    # tests start a throwaway cluster
   libgtest-dev libgmock-dev libbenchmark-dev wrk
+  clang libclang-rt-14-dev                                      # libFuzzer targets (fuzz preset)
   chromium nodejs npm                                           # browser tests (playwright-core drives chromium)
 )
 

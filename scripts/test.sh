@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Command 2 of the README: install what is missing, build, and run every test: unit, SQLite and
 # PostgreSQL (a throwaway server started here), devhost over HTTP, headless Chromium, the
-# installed SDK with examples/minimal-host, and the plugin loader again under ASan + UBSan.
+# installed SDK with examples/minimal-host, the plugin loader again under ASan + UBSan, and a
+# short run of every fuzzer (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -18,3 +19,6 @@ scripts/sdk-check.sh build/dev
 cmake --preset asan >/dev/null
 cmake --build --preset asan
 MDP_REQUIRE_PG=1 scripts/with-postgres.sh ctest --preset asan -L sanitize
+
+# Every parser that sees outside input, fuzzed for a short while (20 s each).
+scripts/fuzz.sh
