@@ -7,6 +7,7 @@
 //                                          hear of revocations). Then API requests answer 503.
 //   change_poll_ms         1000  50..60000 The change feed's fallback read interval: a lost
 //                                          PostgreSQL notification is made good within it.
+//                                          Must be shorter than the offline grace.
 #pragma once
 
 #include <chrono>

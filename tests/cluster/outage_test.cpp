@@ -238,7 +238,8 @@ TEST(Outage, EveryHostRecoversWithoutRestartAndKeepsEveryCount) {
 // Past the offline grace a cached key is no longer trusted (a revocation made meanwhile could
 // not have been heard): 503 with Retry-After, and back to 200 once the database returns.
 TEST(Outage, CachedKeysAnswer503AfterTheOfflineGrace) {
-  DevhostCluster cluster(1, {"--plugin-setting", "api-access.offline_grace_seconds=1"});
+  DevhostCluster cluster(1, {"--plugin-setting", "api-access.offline_grace_seconds=1",
+                              "--plugin-setting", "api-access.change_poll_ms=100"});
   LogsOnFailure logs_on_failure{cluster};
   AdminSession a(cluster.host(0).port(), "owner@brightsmiles.test");
   const ApiKey key = a.create_key("Offline grace");
