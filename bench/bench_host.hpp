@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mdp/host/sdk/migrations.hpp"
+#include "mdp/host/sdk/no_metrics.hpp"
 #include "services/clocks.hpp"
 #include "services/host_services.hpp"
 #include "services/soci_database.hpp"
@@ -51,7 +52,9 @@ class BenchHost final : public host::HostServices {
   const host::Subscriptions& subscriptions() const noexcept override { return subs_; }
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
   const host::Settings& settings() const noexcept override { return settings_; }
+  host::Metrics& metrics() noexcept override { return metrics_; }
   devhost::PluginSettings settings_;
+  host::sdk::NoMetrics metrics_;
 
   devhost::SociDatabase db;
   devhost::ManualClock clock_;

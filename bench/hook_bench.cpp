@@ -50,9 +50,11 @@
 #include "auth/request_hook.hpp"
 #include "keys/key_format.hpp"
 #include "mdp/host/sdk/migrations.hpp"
+#include "mdp/host/sdk/no_metrics.hpp"
 #include "plugin_context.hpp"
 #include "services/clocks.hpp"
 #include "services/host_services.hpp"
+#include "services/prometheus_metrics.hpp"
 #include "services/soci_database.hpp"
 
 namespace api = mdp::api_access;
@@ -107,6 +109,8 @@ class BenchHost final : public host::HostServices {
   const host::Subscriptions& subscriptions() const noexcept override { return subs_; }
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
   const host::Settings& settings() const noexcept override { return settings_; }
+  // Metrics off (the SDK's discarding service) unless a benchmark points this at `prometheus`.
+  host::Metrics& metrics() noexcept override { return *metrics_; }
   devhost::PluginSettings settings_;
 
   devhost::SociDatabase db;
@@ -115,6 +119,9 @@ class BenchHost final : public host::HostServices {
   NoDirectory dir_;
   AllEnabled subs_;
   std::vector<host::ApiScope> scopes;
+  host::sdk::NoMetrics no_metrics;
+  devhost::PrometheusMetrics prometheus{log_};
+  host::Metrics* metrics_ = &no_metrics;
 };
 
 // A minimal request: GET /api/v1/ping, scope read, one Authorization header, no query.

@@ -7,6 +7,7 @@ pkg_check_modules(BOTAN REQUIRED IMPORTED_TARGET botan-2)
 find_package(SQLite3 REQUIRED)
 find_package(PostgreSQL REQUIRED)
 find_package(ZLIB REQUIRED)  # the devhost gzips its pages
+find_package(prometheus-cpp CONFIG REQUIRED)  # the devhost's metrics (prometheus-cpp::core)
 
 # libcrypto: SHA-256 of migration files in the SDK (libpq already brings it into a host).
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)

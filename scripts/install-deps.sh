@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev   # never unversioned libboost-*: they pull 1.74
   libsoci-dev libbotan-2-dev libsqlite3-dev libpq-dev libssl-dev
   zlib1g-dev                                                    # the devhost gzips pages
+  prometheus-cpp-dev                                            # the devhost's GET /metrics
   clang binutils dpkg-dev                                       # other-compiler test plugin, nm/readelf, cpack's dpkg-shlibdeps
   postgresql                                                    # tests start a throwaway cluster
   libgtest-dev libgmock-dev libbenchmark-dev wrk

@@ -22,6 +22,7 @@
 #include "services/clocks.hpp"
 #include "services/host_schema.hpp"
 #include "services/host_services.hpp"
+#include "services/prometheus_metrics.hpp"
 #include "services/soci_database.hpp"
 #include "services/subscription_changes.hpp"
 
@@ -130,9 +131,10 @@ int main(int argc, char** argv) {
   RolePermissions permissions;
   DbDirectory directory(*db);
   DbSubscriptions subscriptions(*db, features);
-  SharedServices shared{*db, clock, directory, subscriptions, features, permissions,
-                        opt.plugin_settings};
   StderrLog log("devhost");
+  PrometheusMetrics metrics(log);  // GET /metrics on the main listener
+  SharedServices shared{*db, clock, directory, subscriptions, features, permissions,
+                        opt.plugin_settings, &metrics};
 
   std::vector<std::shared_ptr<LoadedPlugin>> plugins;
   if (!opt.plugins_dir.empty() && !fs::is_directory(plugins_dir))

@@ -27,6 +27,7 @@
 
 #include "mdp/host/plugin.hpp"
 #include "mdp/host/sdk/migrations.hpp"
+#include "mdp/host/sdk/no_metrics.hpp"
 
 namespace fs = std::filesystem;
 namespace pt = boost::property_tree;
@@ -184,6 +185,9 @@ class Services final : public HostServices {
   const Subscriptions& subscriptions() const noexcept override { return subs; }
   const std::vector<ApiScope>& api_scopes() const noexcept override { return scopes; }
   const Settings& settings() const noexcept override { return settings_; }
+  // This host exports no metrics: the SDK's discarding implementation (since 2.1).
+  Metrics& metrics() noexcept override { return no_metrics; }
+  sdk::NoMetrics no_metrics;
 };
 
 // ---- loading (HOSTING.md step 3) ------------------------------------------------------------

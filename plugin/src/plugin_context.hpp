@@ -19,6 +19,7 @@
 #include "auth/key_loader.hpp"
 #include "keys/key_store.hpp"
 #include "mdp/host/services.hpp"
+#include "metrics/plugin_metrics.hpp"
 #include "plugin_config.hpp"
 #include "usage/usage_flusher.hpp"
 #include "usage/usage_store.hpp"
@@ -30,14 +31,16 @@ struct PluginContext {
   explicit PluginContext(host::HostServices& h, const PluginConfig& c = {})
       : host(h),
         config(c),
+        metrics(h.metrics()),
         keys(h.database()),
         usage(h.database()),
         loader(h.database(), cache, plans),
-        flusher(cache, usage, h.log()),
-        feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}) {}
+        flusher(cache, usage, h.log(), &metrics),
+        feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}, &metrics) {}
 
   host::HostServices& host;
   const PluginConfig config;
+  PluginMetrics metrics;  // series resolved once, before the parts that report to them
   KeyStore keys;
   UsageStore usage;
   KeyCache cache;

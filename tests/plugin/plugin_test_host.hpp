@@ -21,6 +21,7 @@
 #include "mdp/host/plugin.hpp"
 #include "services/clocks.hpp"
 #include "services/host_services.hpp"
+#include "services/prometheus_metrics.hpp"
 #include "services/soci_database.hpp"
 
 namespace mdp::host {
@@ -163,6 +164,7 @@ class TestHost final : public host::HostServices {
   const host::Subscriptions& subscriptions() const noexcept override { return subs; }
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
   const host::Settings& settings() const noexcept override { return settings_; }
+  host::Metrics& metrics() noexcept override { return metrics_; }
 
   host::Dialect dialect;
   std::filesystem::path sqlite_path;
@@ -174,6 +176,7 @@ class TestHost final : public host::HostServices {
   TestSubscriptions subs;
   std::vector<host::ApiScope> scopes;
   devhost::PluginSettings settings_;
+  devhost::PrometheusMetrics metrics_{log_};  // the devhost's own: tests read its exposition()
 
   // Every row of every table, as text (for "no secret at rest" checks).
   std::string dump_database();

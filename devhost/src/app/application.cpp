@@ -17,6 +17,7 @@
 #include "render/assets.hpp"
 #include "render/render.hpp"
 #include "services/host_schema.hpp"
+#include "services/prometheus_metrics.hpp"
 #include "util/rfc3339.hpp"
 
 namespace mdp::devhost {
@@ -298,6 +299,7 @@ struct Application::Impl {
     if ((!segs.empty() && segs[0] == "api") || path == "/demo/ping") return public_api(req, url);
     if (!segs.empty() && segs[0] == "__test") return test_clock_route(req, path);
     if (!segs.empty() && segs[0] == "assets") return static_asset(req, url, segs);
+    if (path == "/metrics") return metrics_exposition(req);
 
     if (path == "/login") {
       if (req.method == "GET") {
@@ -365,6 +367,15 @@ struct Application::Impl {
   }
 
   static HttpResponse not_found() { return json_error(404, "not_found", "No such route."); }
+
+  // GET /metrics: the Prometheus text format, without login, on the main listener (README:
+  // "Metrics"). It holds counts and durations only: no key, preview, clinic or person.
+  HttpResponse metrics_exposition(const HttpRequest& req) const {
+    if (s.metrics == nullptr) return not_found();
+    if (req.method != "GET") return json_error(405, "method_not_allowed", "Use GET /metrics.");
+    return HttpResponse{200, std::string(kPrometheusTextType), s.metrics->exposition(),
+                        {{"Cache-Control", "no-store"}}};
+  }
 
   // --- page assets ----------------------------------------------------------------------------
   // /assets/<name>: the stylesheet and scripts pages load (render/assets.hpp). Pages ask for

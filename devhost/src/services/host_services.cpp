@@ -7,6 +7,7 @@
 
 #include <soci/soci.h>
 
+#include "services/prometheus_metrics.hpp"
 #include "services/soci_database.hpp"
 #include "services/subscription_changes.hpp"
 
@@ -18,6 +19,12 @@ namespace {
 // How long a lookup waits for a free, healthy session before answering unavailable.
 constexpr std::chrono::milliseconds kLookupWait = 2s;
 }  // namespace
+
+host::Metrics& plugin_metrics(SharedServices& shared) noexcept {
+  static host::sdk::NoMetrics none;
+  if (shared.metrics != nullptr) return *shared.metrics;
+  return none;
+}
 
 void FeatureRegistry::add(const host::FeatureSpec& spec) {
   std::unique_lock lock(mutex_);

@@ -13,8 +13,11 @@
 #include <vector>
 
 #include "mdp/host/plugin.hpp"
+#include "mdp/host/sdk/no_metrics.hpp"
 
 namespace mdp::devhost {
+
+class PrometheusMetrics;
 
 // Features registered by loaded plugins, for Subscriptions::feature and the Features card.
 class FeatureRegistry {
@@ -123,7 +126,12 @@ struct SharedServices {
   RolePermissions& permissions;
   // "<plugin-id>.<name>" -> value, from --plugin-setting.
   std::vector<std::pair<std::string, std::string>> plugin_settings = {};
+  // The process's metrics registry (GET /metrics); null: plugins get a discarding one.
+  PrometheusMetrics* metrics = nullptr;
 };
+
+// HostServices::metrics() of every plugin: the shared registry, or a discarding one.
+host::Metrics& plugin_metrics(SharedServices& shared) noexcept;
 
 // What one plugin receives in on_load: the shared services plus a log tagged with its id.
 class PluginServices final : public host::HostServices {
@@ -137,6 +145,7 @@ class PluginServices final : public host::HostServices {
   const host::Subscriptions& subscriptions() const noexcept override { return shared_.subscriptions; }
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return devhost_api_scopes(); }
   const host::Settings& settings() const noexcept override { return settings_; }
+  host::Metrics& metrics() noexcept override { return plugin_metrics(shared_); }
 
  private:
   static PluginSettings settings_for(const SharedServices& shared, const std::string& plugin_id) {

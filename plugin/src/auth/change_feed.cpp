@@ -33,6 +33,14 @@ bool exec_plain(PGconn* conn, const char* text) {
   return ok;
 }
 
+// The database's clock now, in microseconds since the epoch, as SQL: the same expression the
+// change triggers (sql/*/0002) use for changed_at.
+const char* db_now_micros(host::Dialect d) {
+  return d == host::Dialect::postgresql
+             ? "(extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT"
+             : "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)";
+}
+
 std::string seconds_text(std::chrono::milliseconds d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
 }
@@ -40,8 +48,8 @@ std::string seconds_text(std::chrono::milliseconds d) {
 }  // namespace
 
 ChangeFeed::ChangeFeed(host::Database& db, KeyCache& cache, KeyLoader& loader, host::Log& log,
-                       Options options)
-    : db_(db), cache_(cache), loader_(loader), log_(log), options_(options) {
+                       Options options, PluginMetrics* metrics)
+    : db_(db), cache_(cache), loader_(loader), log_(log), options_(options), metrics_(metrics) {
   mark_synced();  // a new process holds nothing stale
 }
 
@@ -77,6 +85,7 @@ void ChangeFeed::update_staleness() noexcept {
   const bool stale = since > options_.offline_grace;
   if (stale == stale_.load(std::memory_order_relaxed)) return;
   stale_.store(stale, std::memory_order_relaxed);
+  if (metrics_ != nullptr) metrics_->feed_stale.set(stale ? 1 : 0);
   if (stale)
     log_.write(host::LogLevel::error,
                "change feed: out of touch with the database for more than " +
@@ -134,20 +143,23 @@ void ChangeFeed::resync(soci::session& sql) {
 void ChangeFeed::catch_up(soci::session& sql) {
   std::lock_guard guard(read_mutex_);
   if (!have_position_) return resync(sql);
-  long long after = position_, change = 0, key = 0, row = 0, revoked = 0, expires = 0;
+  long long after = position_, change = 0, key = 0, row = 0, revoked = 0, expires = 0, lag = 0;
   long long limit = kBatch;
   soci::indicator i_row = soci::i_null, i_rev = soci::i_null, i_exp = soci::i_null;
   soci::statement st =
-      (sql.prepare << "SELECT c.id, c.key_id, k.id, k.revoked_at, k.expires_at "
-                      "FROM api_access_key_changes c LEFT JOIN api_access_keys k ON k.id = c.key_id "
-                      "WHERE c.id > :after ORDER BY c.id LIMIT :lim",
+      (sql.prepare << "SELECT c.id, c.key_id, k.id, k.revoked_at, k.expires_at, " +
+                          std::string(db_now_micros(db_.dialect())) +
+                          " - c.changed_at "
+                          "FROM api_access_key_changes c LEFT JOIN api_access_keys k ON k.id = c.key_id "
+                          "WHERE c.id > :after ORDER BY c.id LIMIT :lim",
        soci::into(change), soci::into(key), soci::into(row, i_row), soci::into(revoked, i_rev),
-       soci::into(expires, i_exp), soci::use(after), soci::use(limit));
+       soci::into(expires, i_exp), soci::into(lag), soci::use(after), soci::use(limit));
   for (;;) {
     long long read = 0;
     st.execute();
     while (st.fetch()) {
       ++read;
+      if (metrics_ != nullptr) metrics_->change_lag_seconds.observe(std::max(0LL, lag) / 1e6);
       if (cache_.by_id(key) != nullptr) {
         const bool gone = i_row != soci::i_ok;  // deleted: decides as revoked
         loader_.apply(key, gone || i_rev == soci::i_ok,

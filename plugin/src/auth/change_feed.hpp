@@ -14,6 +14,11 @@
 // Feed ids become visible in id order (the trigger makes writers take turns), so "every id
 // above my position" is a complete read.
 //
+// Lag (metrics): every feed row read is timed from the change to its arrival here, both ends
+// on the database's clock (the trigger's changed_at, and the clock when the read ran), so host
+// processes with skewed clocks still measure the same thing. On PostgreSQL changed_at is taken
+// inside the writing transaction, just before it commits.
+//
 // Freshness: every successful read marks "in sync now". Once the last one is older than the
 // offline grace, stale() is true and the request hook stops trusting its cache (503 for keys
 // whose revocation it might have missed); it turns false again at the next successful read.
@@ -33,6 +38,7 @@
 #include "auth/key_cache.hpp"
 #include "auth/key_loader.hpp"
 #include "mdp/host/services.hpp"
+#include "metrics/plugin_metrics.hpp"
 
 namespace mdp::api_access {
 
@@ -43,8 +49,9 @@ class ChangeFeed {
     std::chrono::milliseconds offline_grace{std::chrono::seconds(30)};
   };
 
+  // `metrics` (optional): the lag of every change read, and whether the feed is stale.
   ChangeFeed(host::Database& db, KeyCache& cache, KeyLoader& loader, host::Log& log,
-             Options options);
+             Options options, PluginMetrics* metrics = nullptr);
   ~ChangeFeed();
   ChangeFeed(const ChangeFeed&) = delete;
   ChangeFeed& operator=(const ChangeFeed&) = delete;
@@ -80,6 +87,7 @@ class ChangeFeed {
   KeyLoader& loader_;
   host::Log& log_;
   const Options options_;
+  PluginMetrics* metrics_;
 
   std::mutex read_mutex_;         // one reader of the feed at a time; guards position_
   std::int64_t position_ = 0;     // highest feed id applied

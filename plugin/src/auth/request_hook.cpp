@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <chrono>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -152,6 +153,11 @@ void RequestHook::unavailable(host::ApiDecision& d) const noexcept {
 }
 
 void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision& d) noexcept {
+  decide(req, d);
+  ctx_->metrics.decided(d);
+}
+
+void RequestHook::decide(const host::ApiRequest& req, host::ApiDecision& d) noexcept {
   try {
     if (query_holds_key(req.query())) return refuse(d, 401, in_query_);
 
@@ -191,6 +197,7 @@ void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision&
     // The cache compares all 32 bytes of the digest: a hit is the key (SHA-256 collisions
     // aside), so no second comparison follows.
     CacheEntry* e = ctx.cache.find(digest);
+    (e != nullptr ? ctx.metrics.key_cache_hit : ctx.metrics.key_cache_miss).add(1);
     if (e == nullptr) {
       // Not a key this process knows: the address's recent failures may bar a lookup.
       if (const int wait = ctx.throttle.retry_after(req.client_address(), ctx.now()); wait > 0) {
@@ -198,8 +205,13 @@ void RequestHook::on_api_request(const host::ApiRequest& req, host::ApiDecision&
         d.retry_after = wait;
         return;
       }
-      if (!ctx.hashers.checksum_ok(key) || ctx.misses.contains(digest)) return invalid(d, req);
+      if (!ctx.hashers.checksum_ok(key)) return invalid(d, req);
+      const bool known_miss = ctx.misses.contains(digest);
+      (known_miss ? ctx.metrics.miss_cache_hit : ctx.metrics.miss_cache_miss).add(1);
+      if (known_miss) return invalid(d, req);
+      const auto started = std::chrono::steady_clock::now();
       const auto r = ctx.loader.load(digest);
+      ctx.metrics.key_lookup(r.outcome, std::chrono::steady_clock::now() - started);
       if (r.outcome == KeyLoader::Outcome::unavailable) return unavailable(d);
       if (r.outcome == KeyLoader::Outcome::unknown) {
         ctx.misses.add(digest);

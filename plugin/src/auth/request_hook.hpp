@@ -36,6 +36,8 @@ class RequestHook final : public host::ApiHook {
   void on_api_response(std::uint64_t token, int status) noexcept override;
 
  private:
+  // The decision itself; on_api_request adds the metrics (metrics/plugin_metrics.hpp).
+  void decide(const host::ApiRequest& request, host::ApiDecision& decision) noexcept;
   void refuse(host::ApiDecision& d, int status, const std::string& body) const noexcept;
   // 503 service_unavailable with Retry-After: the hook could not decide (see api_hook.hpp).
   void unavailable(host::ApiDecision& d) const noexcept;

@@ -34,45 +34,72 @@ std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
 }
 
 bool UsageFlusher::send(const Batch& b) {
+  const auto started = std::chrono::steady_clock::now();
+  bool ok = false;
   try {
     store_.write_batch(b.id, b.deltas, b.last_used);  // false: it had landed already
-    if (failing_) log_.write(host::LogLevel::info, "usage flush recovered; pending counts written");
-    failing_ = false;
-    return true;
+    ok = true;
   } catch (const std::exception& ex) {
     if (!failing_)
       log_.write(host::LogLevel::warning,
                  std::string("usage flush failed, counts kept and retried: ") + ex.what());
   } catch (...) {
   }
-  failing_ = true;
-  return false;
+  if (metrics_ != nullptr) {
+    metrics_->flush_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!ok) metrics_->flush_failures.add(1);
+  }
+  if (ok && failing_) log_.write(host::LogLevel::info, "usage flush recovered; pending counts written");
+  failing_ = !ok;
+  return ok;
 }
 
 bool UsageFlusher::flush() noexcept {
   std::lock_guard guard(mutex_);
   try {
     if (outstanding_) {
-      if (!send(*outstanding_)) return false;
+      if (!send(*outstanding_)) {
+        report(false);
+        return false;
+      }
       outstanding_.reset();
     }
     outstanding_ = claim();
     if (outstanding_) {
-      if (!send(*outstanding_)) return false;
+      if (!send(*outstanding_)) {
+        report(false);
+        return false;
+      }
       outstanding_.reset();
     }
+    report(true);
     const auto now = std::chrono::steady_clock::now();
     for (CacheEntry* e : cache_.entries()) e->usage.prune(now, std::chrono::seconds(30));
     return true;
   } catch (...) {
     // Allocation failed while claiming: what was claimed is in outstanding_ or still counted.
     failing_ = true;
+    report(false);
     return false;
   }
 }
 
+void UsageFlusher::report(bool written) noexcept {
+  if (metrics_ == nullptr) return;
+  // After a flush that wrote everything it claimed, nothing waits for the database (what came
+  // in meanwhile is the next flush's); after a failure, everything counted waits.
+  const Pending p = written ? Pending{} : pending_locked();
+  metrics_->pending_requests.set(static_cast<double>(p.requests));
+  metrics_->pending_key_days.set(static_cast<double>(p.key_days));
+}
+
 UsageFlusher::Pending UsageFlusher::pending() noexcept {
   std::lock_guard guard(mutex_);
+  return pending_locked();
+}
+
+UsageFlusher::Pending UsageFlusher::pending_locked() noexcept {
   Pending p;
   try {
     std::vector<UsageDelta> unclaimed;

@@ -21,14 +21,17 @@
 
 #include "auth/key_cache.hpp"
 #include "mdp/host/services.hpp"
+#include "metrics/plugin_metrics.hpp"
 #include "usage/usage_store.hpp"
 
 namespace mdp::api_access {
 
 class UsageFlusher {
  public:
-  UsageFlusher(KeyCache& cache, UsageStore& store, host::Log& log)
-      : cache_(cache), store_(store), log_(log) {}
+  // `metrics` (optional): write durations, failures, and what waits after each attempt.
+  UsageFlusher(KeyCache& cache, UsageStore& store, host::Log& log,
+               PluginMetrics* metrics = nullptr)
+      : cache_(cache), store_(store), log_(log), metrics_(metrics) {}
 
   // Writes the outstanding batch, if any, then every newer count. False (logged once per
   // outage) if a write failed; nothing is lost then, it is retried by the next flush.
@@ -49,10 +52,13 @@ class UsageFlusher {
   };
   std::optional<Batch> claim();  // under mutex_: moves pending counts into a new batch
   bool send(const Batch& b);     // under mutex_: false on failure (logged)
+  Pending pending_locked() noexcept;  // under mutex_
+  void report(bool written) noexcept;  // under mutex_: the pending gauges
 
   KeyCache& cache_;
   UsageStore& store_;
   host::Log& log_;
+  PluginMetrics* metrics_;
   std::mutex mutex_;
   std::optional<Batch> outstanding_;  // claimed, not known to be written
   bool failing_ = false;              // log a failure once, not every second

@@ -12,6 +12,8 @@
 //        Subscriptions; Settings; ApiRequest::client_address; ApiDecision::retry_after;
 //        on_subscription_changed(kEveryClinic) and its delivery to every host process;
 //        mdp_plugin_build(): the toolchain check below.
+//   2.1  HostServices::metrics(): counters, gauges and histograms a plugin declares at load and
+//        the host exports (services.hpp, "Metrics").
 //
 // Why a toolchain check: std::string, std::function, std::shared_ptr, std::optional, chrono
 // types and soci::session* cross this boundary by value or by reference, so a plugin and a host
@@ -32,7 +34,7 @@
 namespace mdp::host {
 
 inline constexpr std::uint32_t kAbiMajor = 2;
-inline constexpr std::uint32_t kAbiMinor = 0;
+inline constexpr std::uint32_t kAbiMinor = 1;
 
 // Packs a version as major << 16 | minor, the form mdp_plugin_abi() returns.
 constexpr std::uint32_t pack_abi(std::uint32_t major, std::uint32_t minor) {

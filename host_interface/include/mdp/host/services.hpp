@@ -1,5 +1,5 @@
 // Services the host lends to a plugin: database, clock, log, users and clinics, subscriptions,
-// and the scopes of the host's public API.
+// the scopes of the host's public API, settings, and metrics.
 //
 // Ownership: the host owns every service object; a plugin receives `HostServices&` in
 // Plugin::on_load and may keep that reference until Plugin::on_stop returns, never after.
@@ -208,6 +208,109 @@ struct ApiScope {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Metrics (since 2.1): counters, gauges and histograms a plugin declares once and the host
+// exports to its operators (the devhost: Prometheus text format at GET /metrics).
+//
+// The shape follows Prometheus: a family has a name, a help line and label names, fixed at
+// registration; each combination of label values is one series. Conventions the host relies on:
+//   - names match [a-zA-Z_:][a-zA-Z0-9_:]* and start with the plugin's own prefix
+//     ("mdp_api_access_..."); counters end in "_total"; durations are in seconds
+//     ("_seconds"), sizes in base units;
+//   - label names match [a-zA-Z_][a-zA-Z0-9_]* and do not start with "__";
+//   - label values come from a small, fixed set the plugin controls (a decision code, "hit" or
+//     "miss"). NEVER a secret, a key preview, a person's or a clinic's name, an address or any
+//     other value a client chooses: every label value is a new series that lives as long as the
+//     process, and the exposition is readable by whoever may scrape it.
+//
+// Cost model: registration (Metrics::counter/gauge/histogram) and series resolution
+// (Family::with) are thread-safe but may lock and allocate: do both at load, keep the
+// returned references, and never resolve a series per request. Updating a series never blocks
+// on I/O, never allocates and never throws, from any thread, concurrently:
+//   - Counter::add and Gauge::set/add are lock-free (the devhost: one atomic compare-exchange);
+//   - Histogram::observe may take a short per-series lock (the devhost: prometheus-cpp's), so a
+//     plugin observes histograms off its hottest path (per database lookup, per flush), not per
+//     cached decision.
+//
+// Failure model: metrics never stop a plugin from serving. A registration the host cannot honour
+// (an invalid name, a name already registered with another type, other label names or other
+// buckets, a `with` given the wrong number of values) is logged by the host (one line naming it)
+// and answered with a family or series that discards what it receives. A host that exports no
+// metrics returns such a discarding implementation for everything (mdp/host/sdk/no_metrics.hpp).
+//
+// Lifetime: every reference returned here is owned by the host and valid until Plugin::on_stop
+// returns. A host may keep the series after the plugin is unloaded, and a plugin loaded again
+// that registers the same family (same name, type, help, labels and buckets) gets the same
+// series back, so counters stay monotonic for the life of the host process.
+class BOOST_SYMBOL_VISIBLE Counter {
+ public:
+  // Adds `amount` (>= 0; a negative or non-finite amount is ignored). Lock-free.
+  virtual void add(double amount) noexcept = 0;
+
+ protected:
+  ~Counter() = default;
+};
+
+class BOOST_SYMBOL_VISIBLE Gauge {
+ public:
+  virtual void set(double value) noexcept = 0;   // lock-free
+  virtual void add(double amount) noexcept = 0;  // lock-free; negative to decrease
+
+ protected:
+  ~Gauge() = default;
+};
+
+class BOOST_SYMBOL_VISIBLE Histogram {
+ public:
+  // Counts `value` in the first bucket whose upper bound is >= value, and adds it to the sum.
+  // Never blocks on I/O; may take a short lock (see the cost model above).
+  virtual void observe(double value) noexcept = 0;
+
+ protected:
+  ~Histogram() = default;
+};
+
+// A family's series for one combination of label values, given in the order of the label names
+// registered (an empty list for a family without labels). Resolving the same values again
+// returns the same series.
+class BOOST_SYMBOL_VISIBLE CounterFamily {
+ public:
+  virtual Counter& with(const std::vector<std::string>& label_values) noexcept = 0;
+
+ protected:
+  ~CounterFamily() = default;
+};
+
+class BOOST_SYMBOL_VISIBLE GaugeFamily {
+ public:
+  virtual Gauge& with(const std::vector<std::string>& label_values) noexcept = 0;
+
+ protected:
+  ~GaugeFamily() = default;
+};
+
+class BOOST_SYMBOL_VISIBLE HistogramFamily {
+ public:
+  virtual Histogram& with(const std::vector<std::string>& label_values) noexcept = 0;
+
+ protected:
+  ~HistogramFamily() = default;
+};
+
+class BOOST_SYMBOL_VISIBLE Metrics {
+ public:
+  virtual ~Metrics() = default;
+  virtual CounterFamily& counter(std::string_view name, std::string_view help,
+                                 const std::vector<std::string>& label_names) noexcept = 0;
+  virtual GaugeFamily& gauge(std::string_view name, std::string_view help,
+                             const std::vector<std::string>& label_names) noexcept = 0;
+  // `bucket_bounds`: the buckets' upper bounds, strictly increasing and finite (the host adds
+  // the +Inf bucket). Bounds that are not are refused as above.
+  virtual HistogramFamily& histogram(std::string_view name, std::string_view help,
+                                     const std::vector<std::string>& label_names,
+                                     const std::vector<double>& bucket_bounds) noexcept = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
 // Everything the host lends, in one place.
 class BOOST_SYMBOL_VISIBLE HostServices {
  public:
@@ -219,6 +322,9 @@ class BOOST_SYMBOL_VISIBLE HostServices {
   virtual const Subscriptions& subscriptions() const noexcept = 0;
   virtual const std::vector<ApiScope>& api_scopes() const noexcept = 0;
   virtual const Settings& settings() const noexcept = 0;
+  // Since 2.1 (appended: the virtuals above keep their places). A host without metrics returns
+  // a discarding implementation, never a dangling reference.
+  virtual Metrics& metrics() noexcept = 0;
 };
 
 }  // namespace mdp::host
