@@ -16,6 +16,7 @@
 #include <string>
 
 #include "support/devhost_cluster.hpp"
+#include "support/metrics_text.hpp"
 
 namespace mdp::test {
 namespace {
@@ -42,6 +43,12 @@ class Propagation : public ::testing::Test {
   }
 
   HttpClient& client(std::size_t i) { return *clients_.at(i); }
+  // Host i's GET /metrics.
+  std::string scrape(std::size_t i) {
+    HttpResult r = client(i).get("/metrics");
+    EXPECT_EQ(r.status, 200) << "host " << i << ": " << r.body;
+    return r.body;
+  }
 
   // Polls host `i` with `key` until it answers `status` + `code`, at most kPropagation.
   ::testing::AssertionResult refused_by(std::size_t i, const std::string& key, int status,
@@ -73,6 +80,9 @@ TEST_F(Propagation, RevokeOnOneHostIsRefusedByTheOthers) {
   const ApiKey key = a.create_key("Revoked elsewhere");
   for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(accepted_by(i, key.secret));  // cached everywhere
 
+  std::vector<std::string> before;
+  for (std::size_t i = 0; i < 3; ++i) before.push_back(scrape(i));
+  const auto sent = std::chrono::steady_clock::now();
   a.revoke(key.id);
   EXPECT_TRUE(refused_by(0, key.secret, 401, "revoked_api_key"));
   EXPECT_TRUE(refused_by(1, key.secret, 401, "revoked_api_key"));
@@ -81,6 +91,24 @@ TEST_F(Propagation, RevokeOnOneHostIsRefusedByTheOthers) {
   for (std::size_t i = 0; i < 3; ++i) {
     HttpResult r = call_api(client(i), key.secret);
     EXPECT_EQ(describe(r), "HTTP 401 revoked_api_key") << "host " << i;
+  }
+
+  // Every host reads the one change from the feed once (through NOTIFY: the poll is a minute
+  // away; A applied its own revoke at once and hears of it like the others) and records its lag,
+  // on the database's clock: at least 0, and no more than the time since the revoke was sent.
+  for (std::size_t i = 0; i < 3; ++i) {
+    const char* count = "mdp_api_access_change_lag_seconds_count";
+    std::string after;
+    poll_until(kPropagation, [&] {
+      after = scrape(i);
+      return value_or_zero(after, count) != value_or_zero(before[i], count);
+    });
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    const auto moved = [&](const char* s) { return value_or_zero(after, s) - value_or_zero(before[i], s); };
+    EXPECT_EQ(moved(count), 1.0) << "host " << i;
+    EXPECT_GE(moved("mdp_api_access_change_lag_seconds_sum"), 0.0) << "host " << i;
+    EXPECT_LE(moved("mdp_api_access_change_lag_seconds_sum"), waited + 0.05) << "host " << i;
+    EXPECT_EQ(moved("mdp_api_access_decisions_total{code=\"revoked_api_key\"}"), 2.0) << "host " << i;
   }
 }
 
