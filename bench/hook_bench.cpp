@@ -17,6 +17,8 @@
 //                         prepared once, on the same file database, over the same keys.
 //   (d) BM_Flush          UsageFlusher::flush of N dirty key-day rows in one transaction; time per
 //                         row in the `per_row` counter.
+//   (f) BM_Metrics_{Off,On}_*  on_api_request with metrics off (the SDK's NoMetrics) and on (the
+//                         devhost's PrometheusMetrics): valid key with 1, 2, 4 threads, revoked key.
 //   (e) BM_Hook_Valid_Threads_*  (b) valid (request + response) with 1, 2, 4 threads sharing one
 //                         hook: SameKey (every thread the same key: worst case, one integration
 //                         hammering; also RequestOnly, without the usage counting), SameShard (a
@@ -521,6 +523,36 @@ void BM_Hook_Valid_Threads_OwnKey(benchmark::State& state) {
 BENCHMARK(BM_Hook_Valid_Threads_OwnKey)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
 // ---------------------------------------------------------------------------------------------
+// (f) Metrics off against on: two hooks built the same way, one on a host whose metrics() is the
+// SDK's NoMetrics (off), one on the devhost's PrometheusMetrics (on: every decision adds to the
+// decision and cache counters, a refusal also finds its code's series). Same valid and revoked
+// keys, 1, 2 and 4 threads sharing each hook.
+struct MetricsHooks {
+  std::shared_ptr<api::PluginContext> off_ctx, on_ctx;
+  std::shared_ptr<api::RequestHook> off, on;
+};
+MetricsHooks* g_metrics = nullptr;
+
+void decide_on(benchmark::State& state, api::RequestHook& hook, const std::string& key, bool allowed) {
+  BenchRequest r(key);
+  expect(decide(hook, r).allowed == allowed, allowed ? "valid (metrics)" : "revoked (metrics)");
+  for (auto _ : state) {
+    host::ApiDecision d;
+    hook.on_api_request(r, d);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+void BM_Metrics_Off_Valid(benchmark::State& state) { decide_on(state, *g_metrics->off, g_env->valid, true); }
+void BM_Metrics_On_Valid(benchmark::State& state) { decide_on(state, *g_metrics->on, g_env->valid, true); }
+void BM_Metrics_Off_Revoked(benchmark::State& state) { decide_on(state, *g_metrics->off, g_env->revoked, false); }
+void BM_Metrics_On_Revoked(benchmark::State& state) { decide_on(state, *g_metrics->on, g_env->revoked, false); }
+BENCHMARK(BM_Metrics_Off_Valid)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_Metrics_On_Valid)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_Metrics_Off_Revoked);
+BENCHMARK(BM_Metrics_On_Revoked);
+
+// ---------------------------------------------------------------------------------------------
 void build_env(std::size_t bulk) {
   const char* dir = std::getenv("MDP_BENCH_DIR");
   g_env->file = std::filesystem::path(dir != nullptr && *dir != '\0' ? dir
@@ -595,10 +627,29 @@ void build_env(std::size_t bulk) {
   g_big_ctx = new_context();
   g_big_hook = std::make_shared<api::RequestHook>(g_big_ctx);
   for (const auto& k : g_env->bulk_keys) expect(decide(*g_big_hook, BenchRequest(k)).allowed, "bulk key");
+
+  // (f): the "on" context resolves its series from the Prometheus registry, then the host goes
+  // back to NoMetrics for every other benchmark.
+  g_metrics = new MetricsHooks;
+  g_metrics->off_ctx = new_context();
+  g_env->host->metrics_ = &g_env->host->prometheus;
+  g_metrics->on_ctx = new_context();
+  g_env->host->metrics_ = &g_env->host->no_metrics;
+  g_metrics->off = std::make_shared<api::RequestHook>(g_metrics->off_ctx);
+  g_metrics->on = std::make_shared<api::RequestHook>(g_metrics->on_ctx);
+  // The "on" hook really counts into the registry (else its figure would measure nothing).
+  expect(decide(*g_metrics->on, BenchRequest(g_env->valid)).allowed, "valid (metrics on)");
+  expect(g_env->host->prometheus.exposition().find(
+             "mdp_api_access_decisions_total{code=\"allowed\"} 1\n") != std::string::npos,
+         "the metrics-on hook counted its decision");
 }
 
 void remove_db() {
   if (g_env == nullptr) return;
+  if (g_metrics != nullptr) {
+    delete g_metrics;
+    g_metrics = nullptr;
+  }
   g_big_hook.reset();
   g_big_ctx.reset();
   g_env->hook.reset();

@@ -142,7 +142,7 @@ TEST_P(ToolchainMismatch, IsRefusedInOneLineNamingTheDifference) {
 
 std::vector<Mismatch> mismatches() {
   std::vector<Mismatch> out = {
-      {"abi99", "built for host interface 99.0, this host provides 2.0"},
+      {"abi99", "built for host interface 99.0, this host provides 2."},
       {"nobuildinfo", "does not export mdp_plugin_build"},
       {"oldstring", "standard library string ABI: plugin _GLIBCXX_USE_CXX11_ABI=0, host 1"},
       {"othersoci", "SOCI: plugin 4.1.0, host 4.0.3"},
