@@ -1,5 +1,7 @@
 #include "services/prometheus_metrics.hpp"
 
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -40,17 +42,46 @@ bool valid_bounds(const std::vector<double>& b) {
   return true;
 }
 
-// One series: a host::Counter/Gauge/Histogram that forwards to prometheus-cpp's object, which
-// the registry owns.
+// Each thread that adds to counters gets one of kStripes slots, round robin, for its life.
+constexpr std::size_t kStripes = 16;
+std::size_t thread_stripe() noexcept {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  return mine;
+}
+
+// One series: a host::Counter/Gauge/Histogram over prometheus-cpp's object, which the registry
+// owns and the exposition reads.
+//
+// Counters are added to on every API request from every server thread, so a counter is striped:
+// each thread adds to its own cache line (no line bounces between cores, as one shared atomic
+// would under load), and publish() folds the stripes into prometheus-cpp's counter before each
+// exposition. The stripes only grow, so publishing the difference keeps it monotonic.
 class CounterSeries final : public host::Counter {
  public:
   explicit CounterSeries(prometheus::Counter& c) : c_(c) {}
   void add(double amount) noexcept override {
-    if (amount >= 0 && std::isfinite(amount)) c_.Increment(amount);
+    if (!(amount >= 0) || !std::isfinite(amount)) return;
+    std::atomic<double>& slot = stripes_[thread_stripe()].value;
+    double v = slot.load(std::memory_order_relaxed);
+    while (!slot.compare_exchange_weak(v, v + amount, std::memory_order_relaxed)) {
+    }
+  }
+  // Under the registry's mutex (one publisher at a time).
+  void publish() noexcept {
+    double total = 0;
+    for (const auto& s : stripes_) total += s.value.load(std::memory_order_relaxed);
+    if (total > published_) c_.Increment(total - published_);
+    published_ = total;
   }
 
  private:
+  struct alignas(64) Stripe {
+    std::atomic<double> value{0};
+  };
   prometheus::Counter& c_;
+  std::array<Stripe, kStripes> stripes_;
+  double published_ = 0;
 };
 
 class GaugeSeries final : public host::Gauge {
@@ -224,6 +255,12 @@ host::HistogramFamily& PrometheusMetrics::histogram(std::string_view name, std::
 }
 
 std::string PrometheusMetrics::exposition() const {
+  {
+    std::lock_guard guard(impl_->mutex);
+    for (auto& [name, family] : impl_->families)
+      if (auto* const* counters = std::get_if<Impl::CounterFamily*>(&family))
+        for (auto& [values, series] : (*counters)->series) series->publish();
+  }
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
 }
 

@@ -2,9 +2,10 @@
 // registry for the whole host process, shared by every plugin, exported in the Prometheus text
 // format by GET /metrics (app/application.cpp). prometheus-cpp stays behind this header.
 //
-// Costs: Counter::add and Gauge::set/add are prometheus-cpp's atomic compare-exchange on a
-// double; Histogram::observe takes prometheus-cpp's per-series mutex. Registration and `with`
-// take this object's mutex and allocate: plugins do them at load.
+// Costs: Counter::add is an uncontended atomic add on the calling thread's stripe of the counter
+// (folded into prometheus-cpp's counter when the exposition is read); Gauge::set/add is
+// prometheus-cpp's atomic compare-exchange; Histogram::observe takes prometheus-cpp's per-series
+// mutex. Registration and `with` take this object's mutex and allocate: plugins do them at load.
 #pragma once
 
 #include <memory>
