@@ -14,6 +14,7 @@
 
 #include "plugin_context.hpp"
 #include "plugin_test_host.hpp"
+#include "support/metrics_text.hpp"
 
 namespace mdp::api_access::test {
 namespace {
@@ -39,6 +40,17 @@ class FailureTest : public PluginTest {
       d = decide_key(key);
     }
     return d;
+  }
+  // The feed's stale gauge as the host's registry shows it (set by the feed's thread just after
+  // the hook's flag: read twice 50 ms apart if the first disagrees with the flag).
+  double feed_stale_gauge() {
+    auto read = [&] {
+      return mdp::test::sample(host_->metrics_.exposition(), "mdp_api_access_change_feed_stale")
+          .value_or(-1);
+    };
+    const double flag = plugin_->context()->feed.stale() ? 1.0 : 0.0;
+    if (read() != flag) std::this_thread::sleep_for(50ms);
+    return read();
   }
   std::int64_t requests_stored(std::int64_t id) {
     auto r = call("GET", "keys/" + std::to_string(id) + "/usage?days=1");
@@ -103,10 +115,12 @@ TEST_P(FailureTest, ACachedKeyKeepsWorkingForTheOfflineGraceThenAnswers503) {
   // Not before the grace ran out (less the feed's 50 ms poll: its last read came just before).
   EXPECT_GE(std::chrono::steady_clock::now() - down_at, 900ms);
   EXPECT_EQ(code_of(decide_key(revoked_secret)), "revoked_api_key");
+  EXPECT_EQ(feed_stale_gauge(), 1.0) << "operators see why the API answers 503";
   // The database back: the feed reconnects, resyncs, and the key works again.
   host_->faults->set_down(false);
   d = decide_until(secret, [](const host::ApiDecision& x) { return x.allowed; });
   EXPECT_TRUE(d.allowed) << d.body;
+  EXPECT_EQ(feed_stale_gauge(), 0.0);
 }
 
 TEST_P(FailureTest, APlanTheHostCannotLookUpIs503AndIsNotRemembered) {
