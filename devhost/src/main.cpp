@@ -1,8 +1,10 @@
 // mdp-devhost: the reference host. Usage (README):
 //   mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...|"host=... dbname=..."]
-//               [--plugins DIR] [--test-clock] [--https]
+//               [--plugins DIR] [--test-clock] [--https] [--trusted-proxy CIDR]...
 // --https: clients reach the devhost over HTTPS (a TLS proxy in front of it): the session cookie
 // gets Secure and responses carry Strict-Transport-Security. The devhost itself speaks plain HTTP.
+// --trusted-proxy CIDR (repeatable): X-Forwarded-For is believed only from these peers
+// (app/client_address.hpp); without it the connection's peer is the client.
 // Defaults: 127.0.0.1:8080, sqlite:./data/devhost.db, and the plugin bundles built beside the
 // binary (<exe dir>/../plugins). Prints exactly one line on stdout once ready:
 //   mdp-devhost listening on http://127.0.0.1:PORT
@@ -33,7 +35,7 @@ using namespace mdp::devhost;
 
 constexpr const char* kUsage =
     "usage: mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...] "
-    "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock] [--https]";
+    "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock] [--https] [--trusted-proxy CIDR]...";
 
 struct Options {
   std::string address = "127.0.0.1";
@@ -42,6 +44,7 @@ struct Options {
   std::string plugins_dir;
   bool test_clock = false;
   bool https = false;
+  TrustedProxies trusted_proxies;
   std::vector<std::pair<std::string, std::string>> plugin_settings;  // "<plugin>.<name>", value
 };
 
@@ -83,6 +86,12 @@ Options parse_args(int argc, char** argv) {
       o.test_clock = true;
     } else if (arg == "--https") {
       o.https = true;
+    } else if (arg == "--trusted-proxy") {
+      try {
+        o.trusted_proxies.add(value("--trusted-proxy"));
+      } catch (const std::invalid_argument& e) {
+        die(e.what(), 2);
+      }
     } else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage << std::endl;
       std::exit(0);
@@ -156,6 +165,7 @@ int main(int argc, char** argv) {
 
   ApplicationOptions app_options;
   app_options.https = opt.https;
+  app_options.trusted_proxies = opt.trusted_proxies;
   Application app(shared, opt.test_clock ? &manual_clock : nullptr, std::move(plugins), app_options);
   // Plan changes made by any process sharing the database reach this one's plugins.
   SubscriptionChangeListener listener(*db, [&app](mdp::host::ClinicId c) { app.subscription_changed(c); });

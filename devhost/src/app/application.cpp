@@ -114,12 +114,38 @@ std::string source_name(host::FeatureSource s) {
   return s == host::FeatureSource::tier ? "tier" : s == host::FeatureSource::addon ? "addon" : "";
 }
 
+// Headers a plugin may not set through ApiRequest::add_response_header: the ones the host
+// writes itself (framing, cookies, authentication challenges, its security header set).
+bool host_owned_header(std::string_view name) noexcept {
+  static constexpr std::string_view kOwned[] = {
+      "content-type", "content-length", "transfer-encoding", "connection", "set-cookie",
+      "www-authenticate", "retry-after", "strict-transport-security", "content-security-policy",
+      "x-content-type-options", "x-frame-options", "referrer-policy", "cache-control",
+      "content-encoding", "vary", "date", "server", "location"};
+  for (auto owned : kOwned)
+    if (iequals(name, owned)) return true;
+  return false;
+}
+
+// RFC 9110 token characters.
+bool header_token(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // The hook's view of a request: straight over the server's buffers, no copies.
 class ApiRequestView final : public host::ApiRequest {
  public:
+  static constexpr std::size_t kMaxExtraHeaders = 8;
+
   ApiRequestView(const HttpRequest& r, std::string_view path, std::string_view query,
-                 std::string_view scope)
-      : r_(r), path_(path), query_(query), scope_(scope) {}
+                 std::string_view scope, std::string_view client)
+      : r_(r), path_(path), query_(query), scope_(scope), client_(client) {}
   std::string_view method() const noexcept override { return r_.method; }
   std::string_view path() const noexcept override { return path_; }
   std::string_view query() const noexcept override { return query_; }
@@ -127,11 +153,27 @@ class ApiRequestView final : public host::ApiRequest {
     return r_.header_values(name, out, max);
   }
   std::string_view required_scope() const noexcept override { return scope_; }
-  std::string_view client_address() const noexcept override { return r_.peer_address; }
+  std::string_view client_address() const noexcept override { return client_; }
+  void add_response_header(std::string_view name, std::string_view value) const noexcept override {
+    if (extra_.size() >= kMaxExtraHeaders || !header_token(name) || host_owned_header(name) ||
+        value.size() > 1024 || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+      return;
+    try {
+      extra_.emplace_back(std::string(name), std::string(value));
+    } catch (...) {
+      // Out of memory: the header is dropped, the request still answered.
+    }
+  }
+  // Moves the headers the hooks added onto the response.
+  void append_to(HttpResponse& r) const {
+    for (auto& h : extra_) r.headers.push_back(std::move(h));
+    extra_.clear();
+  }
 
  private:
   const HttpRequest& r_;
-  std::string_view path_, query_, scope_;
+  std::string_view path_, query_, scope_, client_;
+  mutable boost::container::small_vector<host::NameValue, 2> extra_;
 };
 
 struct Actor {
@@ -195,6 +237,7 @@ struct Application::Impl {
   std::vector<std::shared_ptr<LoadedPlugin>> plugins;
   std::vector<std::shared_ptr<host::ApiHook>> hooks;
   HeaderPolicy header_policy;
+  TrustedProxies trusted_proxies;
   mutable std::shared_mutex clinic_mutex;
   std::unordered_map<host::ClinicId, std::string> clinic_names;  // names never change here
   SessionStore sessions;
@@ -206,6 +249,7 @@ struct Application::Impl {
         test_clock(clock),
         plugins(std::move(p)),
         header_policy{o.https},
+        trusted_proxies(o.trusted_proxies),
         sessions(services.clock, o.sessions),
         logins(services.directory, services.clock, sessions, o.login, o.https,
                [this](const host::User& u, const std::string& csrf) {
@@ -312,6 +356,7 @@ struct Application::Impl {
       return json_error(405, "method_not_allowed", "Use GET or POST on /login.");
     }
     if (path == "/" && req.method == "GET") return redirect("/settings");
+    if (auto r = public_plugin_route(req, url, segs)) return std::move(*r);
 
     // Everything below needs a session; state-changing requests also need the CSRF token.
     bool is_html_page = !segs.empty() && segs[0] == "settings" && req.method == "GET";
@@ -513,6 +558,7 @@ struct Application::Impl {
       rr.method = std::string(req.method);
       for (std::size_t i = 0; i < rest.size(); ++i) rr.path += (i ? "/" : "") + rest[i];
       rr.params = std::move(params);
+      rr.params.emplace_back(host::kClientAddressParam, client_address(req));
       for (auto p : url.params()) rr.query.emplace_back(p.key, p.value);
       rr.body = std::string(req.body);
       rr.user = a.user;
@@ -524,6 +570,43 @@ struct Application::Impl {
     }
     if (path_matched) return json_error(405, "method_not_allowed", "This route does not accept that method.");
     return not_found();
+  }
+
+  // A route registered with permission "public" (host::kPublicPermission): served to anyone,
+  // without a session, role or CSRF check. nullopt when no public route matches this method and
+  // path (the request then goes through the session checks like any other).
+  std::optional<HttpResponse> public_plugin_route(const HttpRequest& req, const boost::urls::url_view& url,
+                                                  const std::vector<std::string>& segs) {
+    if (segs.size() < 3 || segs[0] != "plugins") return std::nullopt;
+    const std::vector<std::string> rest(segs.begin() + 2, segs.end());
+    for (const auto& lp : plugins) {
+      if (lp->id() != segs[1]) continue;
+      for (const auto& route : lp->routes()) {
+        if (route.permission != host::kPublicPermission || route.method != req.method) continue;
+        std::vector<host::NameValue> params;
+        if (!match_pattern(route.pattern, rest, params)) continue;
+        host::RouteRequest rr;
+        rr.method = std::string(req.method);
+        for (std::size_t i = 0; i < rest.size(); ++i) rr.path += (i ? "/" : "") + rest[i];
+        rr.params = std::move(params);
+        rr.params.emplace_back(host::kClientAddressParam, client_address(req));
+        for (auto p : url.params()) rr.query.emplace_back(p.key, p.value);
+        rr.body = std::string(req.body);
+        host::Response out = route.handler(rr);  // rr.user stays empty: nobody is logged in
+        HttpResponse r{out.status, out.content_type, std::move(out.body), std::move(out.headers)};
+        if (r.status < 100 || r.status > 599) return json_error(500, "internal_error", "Bad status from plugin.");
+        return r;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // The client's address: the peer, or what trusted proxies reported (app/client_address.hpp).
+  std::string client_address(const HttpRequest& req) const {
+    if (trusted_proxies.empty()) return std::string(req.peer_address);
+    std::vector<std::string_view> forwarded(std::min<std::size_t>(req.header_values("X-Forwarded-For", nullptr, 0), 16));
+    req.header_values("X-Forwarded-For", forwarded.data(), forwarded.size());
+    return trusted_proxies.client_of(req.peer_address, forwarded);
   }
 
   static bool match_pattern(const std::string& pattern, const std::vector<std::string>& segs,
@@ -590,7 +673,8 @@ struct Application::Impl {
     if (hooks.empty())
       return json_error(503, "api_unavailable", "The public API needs the API access plugin, which is not loaded.");
 
-    ApiRequestView view(req, path, url.encoded_query(), route->scope);
+    const std::string client = client_address(req);
+    ApiRequestView view(req, path, url.encoded_query(), route->scope, client);
     // Inline storage: no heap allocation per request for the usual one or two hooks.
     boost::container::small_vector<host::ApiDecision, 2> decisions(hooks.size());
     HttpResponse response;
@@ -626,6 +710,7 @@ struct Application::Impl {
         response = json_error(500, "internal_error", "The request failed on the server.");
       }
     }
+    view.append_to(response);  // e.g. RateLimit fields, on allowed and refused answers alike
     for (std::size_t i = 0; i < called; ++i) hooks[i]->on_api_response(decisions[i].token, response.status);
     return response;
   }

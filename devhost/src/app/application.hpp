@@ -6,7 +6,7 @@
 //   GET  /login (HTML)  POST /login  POST /logout
 //   GET  /settings  /settings/billing  /settings/<plugin page path>
 //   GET  /billing/features   POST|DELETE /billing/addons/<addon>   (billing.manage)
-//   ANY  /plugins/<plugin-id>/<route pattern>
+//   ANY  /plugins/<plugin-id>/<route pattern>   (permission "public": without a session)
 //   GET  /api/v1/patients  GET|POST /api/v1/appointments  GET /api/v1/ping
 //   GET  /demo/ping       (no authentication: a benchmark aid to compare with /api/v1/ping)
 //   POST /__test/clock    (only with --test-clock)
@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "app/client_address.hpp"
 #include "app/http_types.hpp"
 #include "app/login.hpp"
 #include "app/response_headers.hpp"
@@ -33,6 +34,8 @@ struct ApplicationOptions {
   bool https = false;  // --https: clients reach the devhost over HTTPS (Secure cookies, HSTS)
   SessionLimits sessions;
   LoginLimits login;
+  // --trusted-proxy CIDR...: peers whose X-Forwarded-For names the client (app/client_address.hpp).
+  TrustedProxies trusted_proxies;
 };
 
 class Application {

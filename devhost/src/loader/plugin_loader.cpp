@@ -72,7 +72,9 @@ class CollectingRegistrar final : public host::Registrar {
       if (methods.count(r.method) == 0) return problem("route " + what + ": unknown method");
       if (!valid_pattern(r.pattern)) return problem("route " + what + ": invalid pattern");
       if (!r.handler) return problem("route " + what + ": no handler");
-      if (!declared_permission(r.permission))
+      // "public" (since 2.1) is the host's marker for a route without a session, not a
+      // permission a manifest declares or a role holds.
+      if (r.permission != host::kPublicPermission && !declared_permission(r.permission))
         return problem("route " + what + ": permission \"" + r.permission + "\" is not in manifest.json");
       for (const auto& seen : routes)
         if (seen.method == r.method && seen.pattern == r.pattern)

@@ -13,7 +13,9 @@
 //        on_subscription_changed(kEveryClinic) and its delivery to every host process;
 //        mdp_plugin_build(): the toolchain check below.
 //   2.1  HostServices::metrics(): counters, gauges and histograms a plugin declares at load and
-//        the host exports (services.hpp, "Metrics").
+//        the host exports (services.hpp, "Metrics"); ApiRequest::add_response_header (headers
+//        on every answer of the public API); RouteSpec permission kPublicPermission (routes
+//        without a session) and the client address in RouteRequest::params (kClientAddressParam).
 //
 // Why a toolchain check: std::string, std::function, std::shared_ptr, std::optional, chrono
 // types and soci::session* cross this boundary by value or by reference, so a plugin and a host

@@ -5,7 +5,8 @@
 //   2. on_api_request(request, decision): the hook authenticates and decides;
 //   3. if decision.allowed, the host runs the handler as decision.clinic_id and serves that
 //      clinic's data only; otherwise it answers decision.status with decision.body (JSON) and,
-//      when set, the WWW-Authenticate and Retry-After headers;
+//      when set, the WWW-Authenticate and Retry-After headers; in both cases with the headers
+//      the hook added through ApiRequest::add_response_header (since 2.1);
 //   4. on_api_response(decision.token, status) with the status actually sent, in both cases,
 //      exactly once per on_api_request, also when the handler failed (status 500).
 // A request that matches no public route is answered 404 by the host without calling the hook; a
@@ -40,6 +41,19 @@ class BOOST_SYMBOL_VISIBLE ApiRequest {
   // or the address a proxy the host trusts reported for it. Empty if the host cannot tell.
   // Since 2.0.
   virtual std::string_view client_address() const noexcept = 0;
+  // Adds a header to this request's response, whatever the decision: the handler's response
+  // when allowed, the refusal otherwise (e.g. the RateLimit fields a hook advertises with every
+  // answer to a key). Call it during on_api_request only; the host copies `name` and `value`.
+  // The host ignores a name that is not an HTTP token or that it writes itself (Content-Type,
+  // Content-Length, Set-Cookie, WWW-Authenticate, Retry-After, Connection, Transfer-Encoding
+  // and its security headers), a value with CR, LF or NUL, and anything past 8 per request.
+  // `const` because the request is the hook's read-only view; the headers belong to the host.
+  // A host that does not override it drops the headers (the default does nothing). Since 2.1: a
+  // plugin built for 2.1 may call it, since hosts older than 2.1 refuse to load such a plugin.
+  virtual void add_response_header(std::string_view name, std::string_view value) const noexcept {
+    (void)name;
+    (void)value;
+  }
 
  protected:
   ~ApiRequest() = default;

@@ -6,7 +6,8 @@
 // `csrf_token_invalid`), and bounds the body size (413 `body_too_large`). Those errors, 404
 // `not_found` for a path no route's pattern matches, and 405 `method_not_allowed` for a path a
 // pattern matches with another method, are JSON `{"error":{"code","message"}}` written by the
-// host. Handlers are called once per matching request, as often as clients send them.
+// host. Handlers are called once per matching request, as often as clients send them. A route
+// whose permission is kPublicPermission (since 2.1) skips the session, role and CSRF checks.
 // Threads: handlers run on the host's server threads, concurrently. A handler must not throw; the
 // host turns an escaped exception into 500 `internal_error`, but a plugin built on this contract
 // catches its own.
@@ -25,11 +26,24 @@ namespace mdp::host {
 
 using NameValue = std::pair<std::string, std::string>;
 
+// RouteSpec::permission of a route anyone may call (since 2.1): the host serves it without a
+// session, a CSRF token or a role check, to any client, so the plugin authenticates and bounds
+// it itself (e.g. by client address, see kClientAddressParam). RouteRequest::user is then empty
+// (id 0, clinic 0) and csrf_token empty. A host before 2.1 cannot serve such a route open: it
+// refuses a 2.1 plugin at the ABI check, and "public" is no permission any manifest declares.
+inline constexpr const char* kPublicPermission = "public";
+
+// The name under which the host adds the client's IP address to RouteRequest::params, on every
+// route, public or not (since 2.1): the same text as ApiRequest::client_address, empty when the
+// host cannot tell. A pattern cannot name a parameter so ('-' is not allowed in `{name}`).
+inline constexpr const char* kClientAddressParam = "client-address";
+
 // Everything a handler learns about its request. Owned by the host; valid during the call.
 struct RouteRequest {
   std::string method;              // "GET", "POST", ...
   std::string path;                // below the mount point, e.g. "keys/42/revoke"
-  std::vector<NameValue> params;   // from the route pattern, e.g. {"id", "42"}
+  std::vector<NameValue> params;   // from the route pattern, e.g. {"id", "42"}; since 2.1
+                                   // also {kClientAddressParam, "203.0.113.7"}
   std::vector<NameValue> query;    // decoded query string, in order
   std::string body;                // raw request body (JSON for this plugin's routes)
   User user;                       // the authenticated acting user
@@ -64,7 +78,8 @@ struct RouteSpec {
   // Segments separated by '/', no leading slash; `{name}` matches one non-empty segment and is
   // passed in RouteRequest::params. Example: "keys/{id}/revoke".
   std::string pattern;
-  std::string permission;  // the permission the user's role must have, e.g. "api_keys.manage"
+  std::string permission;  // the permission the user's role must have, e.g. "api_keys.manage";
+                           // kPublicPermission: no session at all (since 2.1)
   std::string summary;     // one line, shown in the host's route listing
   RouteHandler handler;
 };
