@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/manifest && npm ci --no-audit --no-fund --loglevel=error)
+(cd integrations/secretlint && npm ci --no-audit --no-fund --loglevel=error)
 
 cmake --preset dev >/dev/null
 cmake --build --preset dev
