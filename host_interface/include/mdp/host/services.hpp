@@ -226,7 +226,7 @@ struct ApiScope {
 // (Family::with) are thread-safe but may lock and allocate: do both at load, keep the
 // returned references, and never resolve a series per request. Updating a series never blocks
 // on I/O, never allocates and never throws, from any thread, concurrently:
-//   - Counter::add and Gauge::set/add are lock-free (the devhost: one atomic compare-exchange);
+//   - Counter::add and Gauge::set/add are lock-free (the devhost: counters striped per thread);
 //   - Histogram::observe may take a short per-series lock (the devhost: prometheus-cpp's), so a
 //     plugin observes histograms off its hottest path (per database lookup, per flush), not per
 //     cached decision.
