@@ -60,6 +60,37 @@ TEST_P(MetricsTest, ALookupTheDatabaseCannotAnswerIsTimedAsUnavailable) {
   EXPECT_EQ(value_or_zero(after, refused) - value_or_zero(before, refused), 1.0);
 }
 
+// A refusal code the hook did not answer at load (one added later, e.g. rate_limited) gets its
+// own series at its first use; a body without a code counts as "other".
+TEST_P(MetricsTest, ACodeMetForTheFirstTimeGetsItsOwnSeries) {
+  PluginMetrics& m = plugin_->context()->metrics;
+  const std::string before = scrape();
+  EXPECT_EQ(sample(before, "mdp_api_access_decisions_total{code=\"rate_limited\"}"), std::nullopt);
+  host::ApiDecision d;
+  d.status = 429;
+  d.body = R"({"error":{"code":"rate_limited","message":"Slow down."}})";
+  m.decided(d);
+  m.decided(d);
+  d.body = "not json";
+  m.decided(d);
+  const std::string after = scrape();
+  EXPECT_EQ(sample(after, "mdp_api_access_decisions_total{code=\"rate_limited\"}"), 2.0);
+  EXPECT_EQ(sample(after, "mdp_api_access_throttled_total{reason=\"rate_limit\"}"), 2.0);
+  EXPECT_EQ(value_or_zero(after, "mdp_api_access_decisions_total{code=\"other\"}") -
+                value_or_zero(before, "mdp_api_access_decisions_total{code=\"other\"}"),
+            1.0);
+}
+
+TEST(PluginMetricsCode, ReadsTheCodeOfAnErrorBodyAndNothingElse) {
+  EXPECT_EQ(PluginMetrics::code_of(R"({"error":{"code":"revoked_api_key","message":"x"}})"),
+            "revoked_api_key");
+  EXPECT_EQ(PluginMetrics::code_of(""), "");
+  EXPECT_EQ(PluginMetrics::code_of(R"({"error":{"code":"unterminated)"), "");
+  EXPECT_EQ(PluginMetrics::code_of(R"({"error":{"code":"Not A Code"}})"), "");
+  EXPECT_EQ(PluginMetrics::code_of(R"({"error":{"code":")" + std::string(70, 'a') + R"("}})"), "")
+      << "longer than any code";
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, MetricsTest,
                          ::testing::Values(host::Dialect::sqlite, host::Dialect::postgresql),
                          param_name);
