@@ -8,6 +8,9 @@ find_package(SQLite3 REQUIRED)
 find_package(PostgreSQL REQUIRED)
 find_package(ZLIB REQUIRED)  # the devhost gzips its pages
 find_package(prometheus-cpp CONFIG REQUIRED)  # the devhost's metrics (prometheus-cpp::core)
+# Clinic time zones in the plugin: Howard Hinnant's date library (libhowardhinnant-date-dev);
+# date::date-tz reads the system's tz database (USE_OS_TZDB=1, package tzdata).
+find_package(date CONFIG REQUIRED)
 
 # libcrypto: SHA-256 of migration files in the SDK (libpq already brings it into a host).
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)

@@ -9,6 +9,7 @@ packages=(
   libsoci-dev libbotan-2-dev libsqlite3-dev libpq-dev libssl-dev
   zlib1g-dev                                                    # the devhost gzips pages
   prometheus-cpp-dev                                            # the devhost's GET /metrics
+  libhowardhinnant-date-dev tzdata                              # clinic time zones (date/tz.h reads /usr/share/zoneinfo)
   clang binutils dpkg-dev                                       # other-compiler test plugin, nm/readelf, cpack's dpkg-shlibdeps
   postgresql                                                    # tests start a throwaway cluster
   libgtest-dev libgmock-dev libbenchmark-dev wrk

@@ -1,6 +1,10 @@
 // mdp-devhost: the reference host. Usage (README):
 //   mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...|"host=... dbname=..."]
 //               [--plugins DIR] [--test-clock] [--https] [--trusted-proxy CIDR]...
+//               [--clinic-time-zone CLINIC_ID=ZONE]...
+// --clinic-time-zone: sets a clinic's IANA time zone (e.g. 1=Europe/Berlin; an empty ZONE means
+// UTC), stored in host_clinics and given to plugins (Directory::clinic). Must name a zone of the
+// system's tz database (/usr/share/zoneinfo).
 // --https: clients reach the devhost over HTTPS (a TLS proxy in front of it): the session cookie
 // gets Secure and responses carry Strict-Transport-Security. The devhost itself speaks plain HTTP.
 // --trusted-proxy CIDR (repeatable): X-Forwarded-For is believed only from these peers
@@ -9,6 +13,7 @@
 // binary (<exe dir>/../plugins). Prints exactly one line on stdout once ready:
 //   mdp-devhost listening on http://127.0.0.1:PORT
 // Any startup failure (bad flag, database, manifest, ABI mismatch) is one line on stderr and exit 1.
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -35,7 +40,8 @@ using namespace mdp::devhost;
 
 constexpr const char* kUsage =
     "usage: mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...] "
-    "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock] [--https] [--trusted-proxy CIDR]...";
+    "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock] [--https] [--trusted-proxy CIDR]... "
+    "[--clinic-time-zone CLINIC_ID=ZONE]...";
 
 struct Options {
   std::string address = "127.0.0.1";
@@ -46,7 +52,19 @@ struct Options {
   bool https = false;
   TrustedProxies trusted_proxies;
   std::vector<std::pair<std::string, std::string>> plugin_settings;  // "<plugin>.<name>", value
+  std::vector<std::pair<long long, std::string>> clinic_time_zones;   // clinic id, IANA name
 };
+
+// An IANA zone name the system's tz database holds: letters, digits, '_', '+', '-' in '/'-separated
+// parts (no '.', so no path escapes), and a file under /usr/share/zoneinfo.
+bool is_known_time_zone(const std::string& z) {
+  if (z.empty()) return true;  // UTC
+  if (z.size() > 64 || z.front() == '/' || z.back() == '/' || z.find("//") != std::string::npos) return false;
+  for (unsigned char c : z)
+    if (!(std::isalnum(c) || c == '_' || c == '+' || c == '-' || c == '/')) return false;
+  std::error_code ec;
+  return fs::is_regular_file(fs::path("/usr/share/zoneinfo") / z, ec);
+}
 
 [[noreturn]] void die(const std::string& line, int code = 1) {
   std::cerr << "mdp-devhost: " << line << std::endl;
@@ -82,6 +100,22 @@ Options parse_args(int argc, char** argv) {
       if (eq == std::string::npos || dot == std::string::npos || dot == 0 || dot + 1 >= eq)
         die("--plugin-setting must be PLUGIN.NAME=VALUE, got \"" + v + "\"", 2);
       o.plugin_settings.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (arg == "--clinic-time-zone") {
+      std::string v = value("--clinic-time-zone");
+      auto eq = v.find('=');
+      long long id = 0;
+      try {
+        std::size_t used = 0;
+        id = eq == std::string::npos ? 0 : std::stoll(v.substr(0, eq), &used);
+        if (used != eq) id = 0;
+      } catch (const std::exception&) {
+        id = 0;
+      }
+      if (id <= 0) die("--clinic-time-zone must be CLINIC_ID=ZONE, got \"" + v + "\"", 2);
+      std::string zone = v.substr(eq + 1);
+      if (!is_known_time_zone(zone))
+        die("--clinic-time-zone: \"" + zone + "\" is not a time zone of /usr/share/zoneinfo (e.g. Europe/Berlin)", 2);
+      o.clinic_time_zones.emplace_back(id, zone);
     } else if (arg == "--test-clock") {
       o.test_clock = true;
     } else if (arg == "--https") {
@@ -129,6 +163,8 @@ int main(int argc, char** argv) {
     db = std::make_unique<SociDatabase>(dbc, 8);
     ensure_host_schema(*db);
     seed_demo_data(*db);
+    for (const auto& [clinic, zone] : opt.clinic_time_zones)
+      if (!set_clinic_time_zone(*db, clinic, zone)) die("--clinic-time-zone: no clinic with id " + std::to_string(clinic), 2);
   } catch (const std::exception& e) {
     die(e.what());
   }

@@ -23,6 +23,7 @@
 #include "plugin_config.hpp"
 #include "usage/usage_flusher.hpp"
 #include "usage/usage_store.hpp"
+#include "util/clinic_zones.hpp"
 #include "util/db.hpp"
 
 namespace mdp::api_access {
@@ -34,8 +35,9 @@ struct PluginContext {
         metrics(h.metrics()),
         keys(h.database()),
         usage(h.database()),
+        zones(h.directory(), h.log()),
         loader(h.database(), cache, plans),
-        flusher(cache, usage, h.log(), &metrics),
+        flusher(cache, usage, zones, h.log(), &metrics),
         feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}, &metrics) {}
 
   host::HostServices& host;
@@ -48,6 +50,7 @@ struct PluginContext {
   FailureThrottle throttle;  // invalid keys per client address
   Entitlements plans;
   HasherPool hashers;
+  ClinicZones zones;  // each clinic's time zone, for its days and the times it is shown
   KeyLoader loader;
   UsageFlusher flusher;
   ChangeFeed feed;  // started by the plugin after on_load's registrations

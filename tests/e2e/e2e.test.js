@@ -6,7 +6,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Harness, keyRow, last4 } = require('./support');
+const { Harness, assertAccessible, keyRow, last4 } = require('./support');
 
 const HOSTILE = '<img src=x onerror="window.__xss=1"><script>alert(1)</script>';
 const STEP = { timeout: 90_000 };
@@ -94,7 +94,9 @@ test('Generate new key: label required, read-only preselected, write scopes opt-
   assert.match(await dialog.textContent(), /Power BI sync/);
   assert.match(await dialog.textContent(), /Website booking widget/);
   assert.equal(await dialog.getByLabel('Read-only (read)').isChecked(), true);
-  for (const scope of ['appointments:write', 'patients:write']) {
+  // Scopes in words with the raw name beside; the hint says a write scope does not include read.
+  assert.match(await dialog.textContent(), /A write scope does not include read/);
+  for (const scope of ['Write appointments (appointments:write)', 'Write patients (patients:write)']) {
     const box = dialog.getByLabel(scope, { exact: true });
     assert.equal(await box.isChecked(), false, `${scope} is opt-in`);
     const warnId = (await box.getAttribute('aria-describedby')).split(' ').find((id) => id.endsWith('-warn'));
@@ -187,7 +189,7 @@ test('a hostile label is shown as text and runs nothing', STEP, async () => {
   await page.getByRole('button', { name: 'Generate new key' }).first().click();
   const dialog = page.getByRole('dialog', { name: 'Generate new key' });
   await dialog.getByLabel('Label').fill(HOSTILE);
-  await dialog.getByLabel('appointments:write', { exact: true }).check();
+  await dialog.getByLabel('Write appointments (appointments:write)', { exact: true }).check();
   await dialog.getByRole('button', { name: 'Generate key' }).click();
   admin.hostile = await takeSecret(page);
   const row = keyRow(page, admin.hostile);
@@ -195,6 +197,48 @@ test('a hostile label is shown as text and runs nothing', STEP, async () => {
   assert.equal(await page.locator('tbody img').count(), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.deepEqual(dialogs, [], 'no alert (or any native dialog) fired');
+});
+
+test('Generate with an expiry: in 90 days, or on a date the admin picks, working through that day', STEP, async () => {
+  const page = admin.page;
+  const s = await h.session('owner@brightsmiles.test');
+  const dayAfter = (ymd, days) => new Date(Date.parse(`${ymd}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+  const generate = async (label, choose) => {
+    await page.getByRole('button', { name: 'Generate new key' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Generate new key' });
+    await dialog.getByLabel('Label').fill(label);
+    assert.equal(await dialog.getByLabel('Never').isChecked(), true, 'no expiry unless chosen');
+    await choose(dialog);
+    await dialog.getByRole('button', { name: 'Generate key' }).click();
+    const secret = await takeSecret(page);
+    const { keys } = (await s.call('GET', 'keys')).body;
+    return keys.find((k) => k.preview.endsWith(last4(secret)));
+  };
+
+  // In 90 days: the option names the last day; the key expires when that day ends (UTC clinic).
+  let lastDay;
+  const ninety = await generate('Quarterly export', async (dialog) => {
+    const option = dialog.getByLabel('In 90 days');
+    lastDay = JSON.parse(await option.getAttribute('data-value'));
+    assert.match(await dialog.locator(`#${await option.getAttribute('aria-describedby')}`).textContent(), /^It works through \d+ \w{3} \d{4}\.$/);
+    await option.check();
+  });
+  assert.equal(ninety.expires_at, `${dayAfter(lastDay, 1)}T00:00:00Z`);
+  assert.match(await keyRow(page, ninety.preview).textContent(), /Expires in 3 months/);
+
+  // On a date: the date input is usable only once its option is chosen; an empty date is refused.
+  const picked = await generate('Trial integration', async (dialog) => {
+    const dateInput = dialog.getByLabel('Last day the key works');
+    assert.equal(await dateInput.isDisabled(), true);
+    await dialog.getByLabel('On a date').check();
+    assert.equal(await dateInput.isDisabled(), false);
+    await dialog.getByRole('button', { name: 'Generate key' }).click();
+    assert.match(await dialog.locator('.form-error').textContent(), /Enter a valid date/);
+    await assertAccessible(page, 'generate modal with a date to pick');
+    lastDay = dayAfter(await dateInput.getAttribute('min'), 40);
+    await dateInput.fill(lastDay);
+  });
+  assert.equal(picked.expires_at, `${dayAfter(lastDay, 1)}T00:00:00Z`);
 });
 
 test('usage over days: the 30-day chart, the error rate and a spike mark (test clock moves the days)', STEP, async () => {
@@ -233,7 +277,17 @@ test('locked: Downtown Dental sees why, a link to Billing, no Generate button, k
   await Promise.all([page.waitForURL(/\/settings\/billing$/), notice.getByRole('link', { name: 'Open Billing & Subscription' }).click()]);
   const feature = page.locator('#row-feature-api_access');
   assert.match(await feature.textContent(), /Locked/);
-  await Promise.all([page.waitForEvent('load'), feature.getByRole('button', { name: /Buy API access addon/ }).click()]);
+  // The purchase names its price and asks first; Cancel buys nothing.
+  const buy = feature.getByRole('button', { name: /Buy API access addon \(\$49 per month\)/ });
+  await buy.click();
+  const ask = page.getByRole('dialog', { name: 'Are you sure?' });
+  await ask.waitFor({ state: 'visible' });
+  assert.match(await page.locator('#mdp-confirm-text').textContent(), /Buy the API access addon for \$49 per month/);
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  await page.reload();
+  assert.match(await page.locator('#row-feature-api_access').textContent(), /Locked/);
+  await buy.click();
+  await Promise.all([page.waitForEvent('load'), page.locator('#mdp-confirm-ok').click()]);
   assert.match(await page.locator('#row-feature-api_access').textContent(), /Included/);
   assert.equal(await page.locator('#row-feature-api_access .badge.tone-success').count(), 1);
 

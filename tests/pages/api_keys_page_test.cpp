@@ -98,6 +98,68 @@ TEST(ApiKeysPage, GenerateModalHasRequiredLabelAndReadOnlyPreselected) {
   }
 }
 
+// Scopes in words with the raw name beside, and the rule people get wrong said where they choose.
+TEST(ApiKeysPage, ScopesAreWordsWithTheRawNameAndWriteDoesNotIncludeRead) {
+  auto vm = build_api_keys_view_model(input({}));
+  const auto& scopes = vm.at("modals").as_array()[0].at("children").as_array()[0].at("fields").as_array()[1];
+  const auto& options = scopes.at("options").as_array();
+  EXPECT_EQ(options[0].at("label"), "Read-only (read)");
+  EXPECT_EQ(options[1].at("label"), "Write appointments (appointments:write)");
+  EXPECT_EQ(options[2].at("label"), "Write patients (patients:write)");
+  EXPECT_NE(json::serialize(scopes.at("hint")).find("A write scope does not include read"), std::string::npos);
+
+  auto k = key(7, "Widget", kNow - kDay);
+  k.scopes = {"read", "appointments:write", "odd-scope"};
+  vm = build_api_keys_view_model(input({k}));
+  EXPECT_NE(cell(vm, "scopes").find(R"({"type":"badge","text":"Write appointments","tone":"warning"},{"type":"text","text":"appointments:write","tone":"muted"})"),
+            std::string::npos) << cell(vm, "scopes");
+  EXPECT_NE(cell(vm, "scopes").find(R"({"type":"badge","text":"odd-scope","tone":"warning"})"), std::string::npos);
+}
+
+// Never (the default), 30, 90 or 180 days, or a date: calendar dates of the clinic, which the
+// API reads as "works through that day".
+TEST(ApiKeysPage, GenerateOffersAnExpiry) {
+  auto vm = build_api_keys_view_model(input({}));
+  EXPECT_EQ(mdp::devhost::render::validate_view_model(vm), "");
+  const auto& expiry = vm.at("modals").as_array()[0].at("children").as_array()[0].at("fields").as_array()[2].as_object();
+  EXPECT_EQ(expiry.at("name"), "expires_at");
+  EXPECT_EQ(expiry.at("multiple"), false);
+  const auto& o = expiry.at("options").as_array();
+  ASSERT_EQ(o.size(), 5u);
+  EXPECT_EQ(o[0].at("label"), "Never");
+  EXPECT_TRUE(o[0].at("value").is_null());
+  EXPECT_EQ(o[0].at("checked"), true);
+  EXPECT_EQ(o[1].at("value"), "2026-12-26");
+  EXPECT_EQ(o[1].at("description"), "It works through 26 Dec 2026.");
+  EXPECT_EQ(o[2].at("value"), "2027-02-24");
+  EXPECT_EQ(o[3].at("value"), "2027-05-25");
+  EXPECT_EQ(o[4].at("label"), "On a date");
+  EXPECT_EQ(o[4].at("input").at("type"), "date");
+  EXPECT_EQ(o[4].at("input").at("min"), "2026-11-26");
+  EXPECT_NE(json::serialize(expiry.at("hint")).find("(UTC)"), std::string::npos);
+}
+
+// In Auckland (UTC+13 in November) it is already the 27th: the chart's last day, the expiry
+// choices and every time shown follow the clinic, not UTC.
+TEST(ApiKeysPage, DaysAndTimesFollowTheClinicsTimeZone) {
+  auto k = key(7, "Widget", kNow - 3 * kDay);
+  k.last_used_at = kNow - 2 * 3600 * kMicrosPerSecond;
+  auto in = input({k});
+  in.zone = *ClinicZone::find("Pacific/Auckland");
+  in.usage[7] = {DayUsage{in.zone.day_of(kNow), 4, 0, 0}};
+  auto vm = build_api_keys_view_model(in);
+  EXPECT_EQ(mdp::devhost::render::validate_view_model(vm), "");
+  const auto& chart = first_row(vm).at("cells").at("usage").as_array()[0].as_object();
+  EXPECT_EQ(chart.at("bars").as_array().back().at("label"), "2026-11-27");
+  EXPECT_EQ(chart.at("bars").as_array().back().at("value").to_number<int>(), 4);
+  EXPECT_NE(cell(vm, "last_used").find(R"("datetime":"2026-11-26T23:00:00+13:00")"), std::string::npos) << cell(vm, "last_used");
+  EXPECT_NE(cell(vm, "last_used").find(R"("title":"2026-11-26 23:00:00 NZDT")"), std::string::npos);
+  const auto& expiry = vm.at("modals").as_array()[0].at("children").as_array()[0].at("fields").as_array()[2];
+  EXPECT_EQ(expiry.at("options").as_array()[1].at("value"), "2026-12-27");
+  EXPECT_EQ(expiry.at("options").as_array()[4].at("input").at("min"), "2026-11-27");
+  EXPECT_NE(json::serialize(expiry.at("hint")).find("(Pacific/Auckland)"), std::string::npos);
+}
+
 TEST(ApiKeysPage, ListsEveryKeyWithWhoWhenScopesPreviewAndStatus) {
   auto k = key(7, "Power BI sync", kNow - 3 * kDay);
   k.scopes = {"read", "appointments:write"};
@@ -222,6 +284,9 @@ TEST(ApiKeysPage, LockedPlanSaysSoLinksToBillingAndListsKeysReadOnly) {
   EXPECT_FALSE(has(vm, "Generate new key"));
 
   auto empty = build_api_keys_view_model(input({}, false));
+  // Locked: nothing says a key can be generated here now.
+  EXPECT_FALSE(has(empty, "You generate a key here"));
+  EXPECT_TRUE(has(empty, "once your plan includes API access"));
   EXPECT_FALSE(has(empty, "\"opens\""));
   EXPECT_FALSE(has(empty, "\"action\""));
 }
@@ -247,6 +312,10 @@ TEST(ApiKeysPage, RelativeTimes) {
   EXPECT_EQ(relative_time(kNow - 90 * kDay, kNow), "3 months ago");
   EXPECT_EQ(relative_time(kNow - 800 * kDay, kNow), "2 years ago");
   EXPECT_EQ(relative_time(kNow + 7 * kDay, kNow), "in 7 days");
+  EXPECT_EQ(relative_time(kNow + 7 * kDay - 500'000, kNow), "in 7 days");  // half a second short
+  EXPECT_EQ(relative_time(kNow + 30 * kMicrosPerSecond, kNow), "in less than a minute");
+  EXPECT_EQ(relative_time(kNow + 61 * kMicrosPerSecond, kNow), "in 2 minutes");
+  EXPECT_EQ(relative_time(kNow - 7 * kDay + 500'000, kNow), "6 days ago");
 }
 
 // Type confusion everywhere: every value of a real page, replaced in turn by each JSON kind, must

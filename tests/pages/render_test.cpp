@@ -241,9 +241,9 @@ TEST(Render, BillingFeaturesCardShowsCheckOrLockAndAddonButtons) {
   c.action_base = "/";
   c.title = "Billing & Subscription";
   c.current_path = "/settings/billing";
-  std::vector<BillingFeature> tier{{"api_access", "API access", true, "tier", "api_access"}};
-  std::vector<BillingFeature> addon{{"api_access", "API access", true, "addon", "api_access"}};
-  std::vector<BillingFeature> none{{"api_access", "API access", false, "", "api_access"}};
+  std::vector<BillingFeature> tier{{"api_access", "API access", true, "tier", "api_access", ""}};
+  std::vector<BillingFeature> addon{{"api_access", "API access", true, "addon", "api_access", ""}};
+  std::vector<BillingFeature> none{{"api_access", "API access", false, "", "api_access", "$49 per month"}};
 
   std::string err;
   auto html = render_settings_page(billing_view_model("Bright Smiles Dental", "enterprise", tier, true), c, &err);
@@ -262,6 +262,10 @@ TEST(Render, BillingFeaturesCardShowsCheckOrLockAndAddonButtons) {
   EXPECT_NE(html.find(">Locked</span>"), std::string::npos);
   EXPECT_NE(html.find("<rect"), std::string::npos);  // the lock icon
   EXPECT_NE(html.find("data-method=\"POST\" data-url=\"/billing/addons/api_access\""), std::string::npos);
+  // A purchase names its price, on the button and in the question asked before buying.
+  EXPECT_NE(html.find(">Buy API access addon ($49 per month)</button>"), std::string::npos);
+  EXPECT_NE(html.find("data-confirm=\"Buy the API access addon for $49 per month, billed with your plan from today?"),
+            std::string::npos);
 
   html = render_settings_page(billing_view_model("Downtown", "professional", none, false), c, &err);
   ASSERT_EQ(err, "");

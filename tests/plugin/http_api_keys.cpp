@@ -12,6 +12,7 @@
 #include "support/http_client.hpp"
 #include "support/postgres_env.hpp"
 #include "support/temp_dir.hpp"
+#include "util/clinic_time.hpp"
 #include "util/time_format.hpp"
 
 namespace mdp::api_access::http_test {
@@ -325,6 +326,46 @@ TEST_P(HttpTest, UsageIsExactAfterMixedRequestsAndAGracefulRestart) {
   EXPECT_EQ(two_days.at("days").at(1).at("requests"), 1);
   EXPECT_EQ(two_days.at("requests"), 20);
   EXPECT_NE(parse(admin_get(next_day, kKeys)).at("keys").at(0).at("last_used_at"), nullptr);
+}
+
+// --clinic-time-zone gives a clinic its IANA zone; the plugin counts usage in that clinic's days
+// and reads an expiry date as the end of that day there. At 12:00 UTC it is already tomorrow in
+// Auckland (UTC+12 or +13).
+TEST_P(HttpTest, AClinicsTimeZoneSetsItsDaysAndExpiryDates) {
+  DevhostOptions o = devhost_->options();
+  ASSERT_EQ(devhost_->stop(), 0) << devhost_->stderr_text();
+  o.extra_args = {"--clinic-time-zone", "1=Pacific/Auckland"};
+  devhost_ = std::make_unique<DevhostProcess>(o);
+  devhost_->start();
+  connect();
+  const auto zone = ClinicZone::find("Pacific/Auckland");
+  ASSERT_TRUE(zone);
+  const Micros start = clock_now();
+  const Micros into_day = ((start % kMicrosPerDay) + kMicrosPerDay) % kMicrosPerDay;
+  advance(((12 * 3600 * kMicrosPerSecond - into_day + kMicrosPerDay) % kMicrosPerDay) / kMicrosPerSecond);
+  const Micros now = clock_now();
+  ASSERT_EQ(zone->day_of(now), day_of(now) + 1);
+
+  const auto owner = login(kOwner);
+  auto [id, secret] = create(owner);
+  EXPECT_EQ(api(secret).status, 200);
+  auto u = usage(owner, id, 2);
+  EXPECT_EQ(u.at("days").at(1).at("date"), json::value(format_date(day_of(now) + 1)));  // Auckland's today
+  EXPECT_EQ(u.at("days").at(1).at("requests"), 1);
+
+  const DayNumber last = zone->day_of(now) + 10;
+  auto r = admin_post(owner, kKeys, R"({"label":"x","expires_at":")" + format_date(last) + "\"}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(parse(r).at("key").at("expires_at"), json::value(format_rfc3339(zone->start_of_day(last + 1))));
+  // Lakeside keeps UTC.
+  const auto lakeside = login(kLakeside);
+  r = admin_post(lakeside, kKeys, R"({"label":"x","expires_at":")" + format_date(last) + "\"}");
+  EXPECT_EQ(parse(r).at("key").at("expires_at"), json::value(format_date(last + 1) + "T00:00:00Z"));
+
+  // A zone the system does not know is refused at start, in one line.
+  auto bad = DevhostProcess::run_to_exit({"--listen", "127.0.0.1:0", "--clinic-time-zone", "1=Mars/Olympus"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("not a time zone"), std::string::npos) << bad.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, HttpTest, ::testing::Values("SQLite", "PostgreSQL"),

@@ -62,7 +62,9 @@ class TestDirectory final : public host::Directory {
     return it == users.end() ? host::Lookup<host::User>::not_found()
                              : host::Lookup<host::User>::found(it->second);
   }
+  std::atomic<bool> unavailable{false};  // every clinic lookup answers "could not tell"
   host::Lookup<host::Clinic> clinic(host::ClinicId id) const noexcept override {
+    if (unavailable) return host::Lookup<host::Clinic>::unavailable();
     auto it = clinics.find(id);
     return it == clinics.end() ? host::Lookup<host::Clinic>::not_found()
                                : host::Lookup<host::Clinic>::found(it->second);

@@ -5,6 +5,7 @@
 #include <soci/soci.h>
 
 #include "keys/key_format.hpp"
+#include "util/time_format.hpp"
 #include "plugin_test_host.hpp"
 
 namespace mdp::api_access::test {
@@ -113,6 +114,40 @@ TEST_P(RoutesTest, ExpiryMustBeAFutureRfc3339Time) {
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.json.at("key").at("expires_at"), "2026-12-01T09:00:00Z");
   EXPECT_EQ(call("POST", "keys", R"({"label":"x","expires_at":null})").status, 201);
+}
+
+// A calendar date means "through that day" in the clinic's time zone: the key expires when the
+// clinic's next day begins (UTC for a clinic without a zone).
+TEST_P(RoutesTest, ExpiryDateWorksThroughThatDayInTheClinicsTimeZone) {
+  auto r = call("POST", "keys", R"({"label":"x","expires_at":"2026-12-26"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json.at("key").at("expires_at"), "2026-12-27T00:00:00Z");
+  host_->dir.clinics[kClinicB].time_zone = "Europe/Berlin";  // UTC+1 in winter, UTC+2 in summer
+  r = call("POST", "keys", R"({"label":"x","expires_at":"2026-12-26"})", admin_b());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json.at("key").at("expires_at"), "2026-12-26T23:00:00Z");
+  r = call("POST", "keys", R"({"label":"x","expires_at":"2027-07-01"})", admin_b());
+  EXPECT_EQ(r.json.at("key").at("expires_at"), "2027-07-01T22:00:00Z");
+  // Today still works (until tonight); yesterday, impossible dates and far years do not.
+  EXPECT_EQ(call("POST", "keys", R"({"label":"x","expires_at":"2026-11-26"})").json.at("key").at("expires_at"),
+            "2026-11-27T00:00:00Z");
+  for (const char* bad : {"2026-11-25", "2026-02-30", "2026-13-01", "26-11-2026", "2026-11-26 ", "9999-12-31", "1969-12-31"})
+    EXPECT_EQ(call("POST", "keys", std::string(R"({"label":"x","expires_at":")") + bad + "\"}").error_code(), "invalid_expiry")
+        << bad;
+}
+
+// The grace is measured from the rotation as recorded: exactly 3,600 s for an hour, also when
+// the clock is between two seconds.
+TEST_P(RoutesTest, OneHourGraceIsExactly3600Seconds) {
+  auto [old_id, old_secret] = create_key();
+  host_->clock_.advance(std::chrono::milliseconds(999));
+  auto r = call("POST", "keys/" + std::to_string(old_id) + "/rotate", R"({"grace_seconds":3600})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto rotated_at = parse_rfc3339(std::string(r.json.at("key").at("created_at").as_string()));
+  const auto old_expires = parse_rfc3339(std::string(r.json.at("rotated_key").at("expires_at").as_string()));
+  ASSERT_TRUE(rotated_at && old_expires);
+  EXPECT_EQ(*old_expires - *rotated_at, 3600 * kMicrosPerSecond);
+  EXPECT_EQ(r.json.at("rotated_key").at("expires_at"), "2026-11-26T10:30:00Z");
 }
 
 TEST_P(RoutesTest, RevokeIsInstantIdempotentAndFinal) {

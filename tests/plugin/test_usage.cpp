@@ -1,5 +1,5 @@
-// Usage counting (usage/*): exact per key and UTC day after mixed calls, across day changes,
-// failed writes and a graceful restart.
+// Usage counting (usage/*): exact per key and day of the key's clinic (its time zone; UTC for a
+// clinic without one) after mixed calls, across day changes, failed writes and a graceful restart.
 #include <soci/soci.h>
 
 #include "plugin_context.hpp"
@@ -42,6 +42,51 @@ TEST_P(UsageTest, ANewKeyHasThirtyZeroDaysEndingToday) {
   }
   EXPECT_EQ(u.at("requests"), 0);
   EXPECT_EQ(u.at("error_rate").as_double(), 0.0);
+}
+
+// Days are the clinic's: in Auckland (UTC+13 in November) 09:30 UTC is 22:30 on the 26th and
+// 11:30 UTC is 00:30 on the 27th, two days that UTC would call one.
+TEST_P(UsageTest, DaysAreTheClinicsDaysInItsTimeZone) {
+  host_->dir.clinics[kClinicA].time_zone = "Pacific/Auckland";
+  auto [id, secret] = create_key();
+  for (int i = 0; i < 3; ++i) decide_key(secret, "read", 200);
+  advance(std::chrono::hours(2));
+  decide_key(secret, "read", 404);
+  auto u = usage(id, 2);
+  const auto& days = u.at("days").as_array();
+  ASSERT_EQ(days.size(), 2u);
+  EXPECT_EQ(days[0].at("date"), "2026-11-26");
+  EXPECT_EQ(days[0].at("requests"), 3);
+  EXPECT_EQ(days[1].at("date"), "2026-11-27");
+  EXPECT_EQ(days[1].at("requests"), 1);
+  EXPECT_EQ(days[1].at("client_errors"), 1);
+  // The stored rows carry the clinic's dates.
+  std::size_t token = 0;
+  soci::session* s = host_->db->borrow(std::chrono::seconds(5), token);
+  long long n = 0;
+  *s << "SELECT COUNT(*) FROM api_access_usage_daily WHERE key_id = :k AND day IN ('2026-11-26', '2026-11-27')",
+      soci::use(static_cast<long long>(id)), soci::into(n);
+  host_->db->give_back(token);
+  EXPECT_EQ(n, 2);
+}
+
+// While the host cannot say which zone a clinic is in, its counts wait in memory (not written
+// to a guessed day), and are written once it can.
+TEST_P(UsageTest, CountsWaitWhileTheClinicsZoneIsUnknown) {
+  host_->dir.clinics[kClinicA].time_zone = "Pacific/Auckland";
+  auto [id, secret] = create_key();
+  host_->dir.unavailable = true;
+  advance(std::chrono::hours(2));  // 00:30 on the 27th in Auckland
+  for (int i = 0; i < 4; ++i) decide_key(secret, "read", 200);
+  auto* ctx = plugin_->context().get();
+  ctx->flush_usage();
+  EXPECT_EQ(ctx->flusher.pending().requests, 4u);
+  EXPECT_EQ(call("GET", "keys/" + std::to_string(id) + "/usage?days=1").status, 503);
+  host_->dir.unavailable = false;
+  auto u = usage(id, 1);
+  EXPECT_EQ(u.at("days").at(0).at("date"), "2026-11-27");
+  EXPECT_EQ(u.at("days").at(0).at("requests"), 4);
+  EXPECT_EQ(ctx->flusher.pending().requests, 0u);
 }
 
 TEST_P(UsageTest, MixedRequestsAreCountedExactly) {

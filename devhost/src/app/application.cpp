@@ -445,6 +445,13 @@ struct Application::Impl {
   }
 
   // --- billing ------------------------------------------------------------------------------
+  // The devhost's price list for addons, shown before a purchase. A real host reads its billing
+  // system; an addon without a price here is sold "at your plan's addon price".
+  static std::string addon_price(const std::string& addon) {
+    if (addon == "api_access") return "$49 per month";
+    return {};
+  }
+
   // nullopt: the database could not tell (never shown as "disabled").
   std::optional<json::object> features_json(host::ClinicId clinic) {
     json::array arr;
@@ -499,7 +506,7 @@ struct Application::Impl {
         auto state = s.subscriptions.feature(a.user.clinic_id, spec.id);
         if (state.is_unavailable()) return database_unavailable_page();
         host::FeatureState st = state.value;
-        rows.push_back({spec.id, spec.label, st.enabled, source_name(st.source), spec.addon});
+        rows.push_back({spec.id, spec.label, st.enabled, source_name(st.source), spec.addon, addon_price(spec.addon)});
       }
       auto tier = s.subscriptions.tier(a.user.clinic_id);
       if (tier.is_unavailable()) return database_unavailable_page();

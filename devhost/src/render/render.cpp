@@ -496,6 +496,7 @@ class Walker {
         if (!described.empty()) out += " aria-describedby=\"" + described + "\"";
         out += "><label for=\"" + oid + "\">" + escape_html(str(op, "label", oat)) + "</label>";
         if (desc) out += "<p class=\"option-desc\" id=\"" + oid + "-desc\">" + escape_html(*desc) + "</p>";
+        if (const auto* in = op.if_contains("input"); in && !in->is_null()) option_input(*in, oat + ".input", oid, multiple, opt_bool(op, "checked", oat));
         if (warn)
           out += "<p class=\"option-warn\" id=\"" + oid + "-warn\">" + std::string(icon_svg("warning")) + escape_html(*warn) + "</p>";
         out += "</div>";
@@ -504,6 +505,29 @@ class Walker {
     } else {
       fail(at + ".type", "unknown field type \"" + std::string(type) + "\"");
     }
+  }
+
+  // v2: an input that belongs to a single-choice option (e.g. "On a date" with a date input).
+  // It is enabled while its option is chosen, and its value is then sent as the field's value.
+  void option_input(const json::value& v, const std::string& at, const std::string& oid, bool multiple, bool chosen) {
+    need_v2(at, "an option's input");
+    if (multiple) fail(at, "only options of a single choice (multiple: false) have an input");
+    const auto& in = object(v, at);
+    auto type = str(in, "type", at);
+    if (type != "date") fail(at + ".type", "unknown option input type \"" + std::string(type) + "\" (date)");
+    auto is_date = [](std::string_view d) {
+      return d.size() == 10 && d[4] == '-' && d[7] == '-' &&
+             std::all_of(d.begin(), d.end(), [](char c) { return (c >= '0' && c <= '9') || c == '-'; });
+    };
+    const std::string iid = oid + "-input";
+    out += "<div class=\"option-input\"><label for=\"" + iid + "\">" + escape_html(str(in, "label", at)) +
+           "</label><input type=\"date\" id=\"" + iid + "\" data-option-input=\"" + oid + "\"";
+    for (const char* bound : {"min", "max"})
+      if (auto b = opt_str(in, bound, at)) {
+        if (!is_date(*b)) fail(at + "." + bound, "expected a date YYYY-MM-DD");
+        out += std::string(" ") + bound + "=\"" + std::string(*b) + "\"";
+      }
+    out += chosen ? "></div>" : " disabled></div>";
   }
 
   void modal(const json::value& v, const std::string& at) {
@@ -570,6 +594,7 @@ class Walker {
     std::string exact(dt);
     if (exact.size() > 10 && exact[10] == 'T') exact[10] = ' ';
     if (!exact.empty() && exact.back() == 'Z') exact.replace(exact.size() - 1, 1, " UTC");
+    if (auto t = opt_str(o, "title", at)) exact = std::string(*t);  // e.g. the clinic's local time
     out += "<time datetime=\"" + escape_html(dt) + "\" title=\"" + escape_html(exact) + "\">" +
            escape_html(str(o, "text", at)) + "</time>";
   }
@@ -936,7 +961,8 @@ json::value billing_view_model(std::string_view clinic_name, std::string_view ti
       badge["tone"] = "neutral";
       badge["icon"] = "lock";
       how = f.addon.empty() ? json::value("Not in your plan: upgrade your tier")
-                            : json::value("Not in your plan: upgrade your tier or buy the " + f.label + " addon");
+                            : json::value("Not in your plan: upgrade your tier or buy the " + f.label + " addon" +
+                                          (f.addon_price.empty() ? "" : " (" + f.addon_price + ")"));
     }
     badge["title"] = how;
     json::object row{{"id", "feature-" + f.id},
@@ -949,9 +975,16 @@ json::value billing_view_model(std::string_view clinic_name, std::string_view ti
             {"action", json::object{{"method", "DELETE"}, {"route", "billing/addons/" + f.addon},
                                     {"confirm", "Cancel the " + f.label + " addon? Features it unlocks stop working at once."}}}});
       } else if (!f.enabled) {
+        // A purchase names its price and asks first: one click never buys anything.
+        const std::string price = f.addon_price.empty() ? "at your plan's addon price" : "for " + f.addon_price;
         actions.push_back(json::object{
-            {"type", "button"}, {"label", "Buy " + f.label + " addon"}, {"style", "primary"},
-            {"action", json::object{{"method", "POST"}, {"route", "billing/addons/" + f.addon}}}});
+            {"type", "button"},
+            {"label", "Buy " + f.label + " addon" + (f.addon_price.empty() ? "" : " (" + f.addon_price + ")")},
+            {"style", "primary"},
+            {"action", json::object{{"method", "POST"}, {"route", "billing/addons/" + f.addon},
+                                    {"confirm", "Buy the " + f.label + " addon " + price +
+                                                    ", billed with your plan from today? " + f.label +
+                                                    " is unlocked at once; you can cancel the addon at any time."}}}});
       }
     }
     if (!actions.empty()) {

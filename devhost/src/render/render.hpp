@@ -67,6 +67,7 @@ struct BillingFeature {
   bool enabled = false;
   std::string source;   // "tier", "addon" or "" when disabled
   std::string addon;    // the addon that unlocks it on other tiers; "" for none
+  std::string addon_price;  // what the addon costs, in words ("$49 per month"); "" when unknown
 };
 boost::json::value billing_view_model(std::string_view clinic_name, std::string_view tier,
                                       const std::vector<BillingFeature>& features,

@@ -228,6 +228,16 @@ bool seed_demo_data(host::Database& db) {
   return seeded;
 }
 
+bool set_clinic_time_zone(host::Database& db, long long clinic_id, const std::string& zone) {
+  host::SessionLease s(db, 30s);
+  if (!s) throw DatabaseError("no database session free to set a clinic's time zone");
+  std::string z = zone;
+  soci::statement st = (s->prepare << "UPDATE host_clinics SET time_zone = :z WHERE id = :i", soci::use(z),
+                        soci::use(clinic_id));
+  st.execute(true);
+  return st.get_affected_rows() > 0;
+}
+
 std::string hash_password(std::string_view password) {
   // Argon2id (y=2), 19 MiB, 2 passes, 1 lane: OWASP's minimum for Argon2id.
   return Botan::argon2_generate_pwhash(password.data(), password.size(), Botan::system_rng(),

@@ -23,6 +23,8 @@ void ensure_host_schema(host::Database& db);
 // exists). Every demo user's password is "devpass": DEVELOPMENT ONLY, never on a real host.
 // Returns true if it seeded.
 bool seed_demo_data(host::Database& db);
+// Sets a clinic's IANA time zone ("" = UTC); false when there is no such clinic.
+bool set_clinic_time_zone(host::Database& db, long long clinic_id, const std::string& zone);
 
 // Argon2id (Botan) in its PHC string form; check_password is constant-time in the hash compare.
 std::string hash_password(std::string_view password);

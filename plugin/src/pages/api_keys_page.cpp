@@ -42,13 +42,43 @@ json::object badge(std::string t, const char* tone, const char* icon = nullptr, 
   return o;
 }
 
-json::object time_part(Micros t, Micros now) {
-  return {{"type", "time"}, {"datetime", format_rfc3339(t)}, {"text", relative_time(t, now)}};
+// A time as the clinic reads it: relative text, and on hover the exact local time with its zone.
+json::object time_part(Micros t, const ApiKeysPageInput& in) {
+  return {{"type", "time"}, {"datetime", in.zone.format_rfc3339(t)}, {"text", relative_time(t, in.now)},
+          {"title", in.zone.format_seconds(t)}};
+}
+
+const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// "26 Dec 2026".
+std::string long_date(DayNumber d) {
+  const std::string iso = format_date(d);
+  const int month = std::stoi(iso.substr(5, 2));
+  std::string day = iso.substr(8, 2);
+  if (day[0] == '0') day.erase(0, 1);
+  return day + " " + kMonths[month - 1] + " " + iso.substr(0, 4);
 }
 
 std::string quoted(const std::string& label) { return "\u201C" + label + "\u201D"; }
 
-std::string scope_label(const std::string& id) { return id == kReadScope ? "Read-only" : id; }
+// A scope in words: "read" is "Read-only", "appointments:write" is "Write appointments",
+// "billing_records:read" is "Read billing records"; other names are shown as they are.
+std::string scope_words(const std::string& id) {
+  if (id == kReadScope) return "Read-only";
+  const auto colon = id.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == id.size()) return id;
+  std::string what = id.substr(0, colon), verb = id.substr(colon + 1);
+  std::replace(what.begin(), what.end(), '_', ' ');
+  if (verb == "write") return "Write " + what;
+  if (verb == "read") return "Read " + what;
+  return id;
+}
+
+// Words with the raw name beside: "Write appointments (appointments:write)".
+std::string scope_label(const std::string& id) {
+  const std::string words = scope_words(id);
+  return words == id ? id : words + " (" + id + ")";
+}
 
 std::string percent(double fraction) {
   char buf[32];
@@ -95,11 +125,31 @@ Spike detect_spike(const std::vector<DayUsage>& days, DayNumber created_day) {
   return s;
 }
 
-json::object generate_modal(const std::vector<host::ApiScope>& scopes) {
+// When the key stops working: never, after 30, 90 or 180 days, or on a date the admin picks.
+// Values are calendar dates in the clinic's time zone; the API reads "YYYY-MM-DD" as "works
+// through that day" (routes/admin_routes.cpp).
+json::object expiry_field(const ApiKeysPageInput& in) {
+  const DayNumber today = in.zone.day_of(in.now);
+  json::array options{json::object{{"value", nullptr}, {"label", "Never"}, {"checked", true},
+                                   {"description", "It works until you revoke it. Rotate it every 90 days all the same."}}};
+  for (int days : {30, 90, 180})
+    options.push_back(json::object{{"value", format_date(today + days)},
+                                   {"label", "In " + std::to_string(days) + " days"},
+                                   {"description", "It works through " + long_date(today + days) + "."}});
+  options.push_back(json::object{
+      {"value", nullptr}, {"label", "On a date"},
+      {"input", json::object{{"type", "date"}, {"label", "Last day the key works"},
+                             {"min", format_date(today)}, {"max", "9999-12-30"}}}});
+  return {{"type", "choice"}, {"name", "expires_at"}, {"label", "Expires"}, {"multiple", false},
+          {"hint", "Dates are in the clinic's time zone (" + in.zone.name() + "). The key stops working when that day ends."},
+          {"options", std::move(options)}};
+}
+
+json::object generate_modal(const std::vector<host::ApiScope>& scopes, const ApiKeysPageInput& in) {
   json::array options;
   bool has_read = false;
   for (const auto& s : scopes) {
-    json::object o{{"value", s.id}, {"label", scope_label(s.id) + (s.id == kReadScope ? " (read)" : "")}};
+    json::object o{{"value", s.id}, {"label", scope_label(s.id)}};
     if (!s.description.empty()) o["description"] = s.description;
     if (s.id == kReadScope) {
       o["checked"] = true;  // the safe default the guide recommends
@@ -110,7 +160,7 @@ json::object generate_modal(const std::vector<host::ApiScope>& scopes) {
     options.push_back(std::move(o));
   }
   if (!has_read)  // a host that forgot to declare it still gets the read-only default
-    options.insert(options.begin(), json::object{{"value", kReadScope}, {"label", "Read-only (read)"}, {"checked", true}});
+    options.insert(options.begin(), json::object{{"value", kReadScope}, {"label", scope_label(kReadScope)}, {"checked", true}});
   json::object form{
       {"type", "form"},
       {"id", "generate-key-form"},
@@ -125,8 +175,10 @@ json::object generate_modal(const std::vector<host::ApiScope>& scopes) {
                                   {"hint", "Name what the key is for, like \u201CPower BI sync\u201D or \u201CWebsite booking widget\u201D."}},
                      json::object{{"type", "choice"}, {"name", "scopes"}, {"label", "Scopes"}, {"multiple", true},
                                   {"min_selected", 1},
-                                  {"hint", "Read-only is the safe default. Add a write scope only if the integration needs it."},
-                                  {"options", std::move(options)}}}}};
+                                  {"hint", "Read-only is the safe default. Add a write scope only if the integration needs it. "
+                                           "A write scope does not include read: tick Read-only too if the integration also reads."},
+                                  {"options", std::move(options)}},
+                     expiry_field(in)}}};
   return {{"type", "modal"},
           {"id", "generate-key"},
           {"title", "Generate new key"},
@@ -271,7 +323,6 @@ const char* event_tone(const std::string& type) {
 }
 
 json::array activity_children(const ApiKeysPageInput& in) {
-  const Micros now = in.now;
   json::array key_options{json::object{{"value", ""}, {"label", "All keys"}}};
   std::map<KeyId, const KeyRecord*> by_id;
   for (const auto& k : in.key_choices) {
@@ -311,7 +362,7 @@ json::array activity_children(const ApiKeysPageInput& in) {
     json::array key_cell{text(e.label), text(e.preview, "muted")};
     json::value who = e.actor ? json::value(e.actor->name) : json::value(text("System (expiry)", "muted"));
     rows.push_back(json::object{{"id", "event-" + std::to_string(e.id)},
-                                {"cells", json::object{{"when", time_part(e.at, now)},
+                                {"cells", json::object{{"when", time_part(e.at, in)},
                                                        {"what", std::move(what)},
                                                        {"key", std::move(key_cell)},
                                                        {"who", std::move(who)}}}});
@@ -339,7 +390,11 @@ json::array activity_children(const ApiKeysPageInput& in) {
 std::string relative_time(Micros t, Micros now) {
   const Micros d = now - t;
   const bool future = d < 0;
-  const Micros a = future ? -d : d;
+  constexpr Micros kMinute = 60 * kMicrosPerSecond;
+  // The past rounds down ("3 days ago" until the fourth day is full); the future rounds up to a
+  // whole minute, so a grace of exactly 7 days reads "in 7 days" and not "in 6 days" a moment
+  // after it was set.
+  const Micros a = !future ? d : -d < kMinute ? -d : (-d + kMinute - 1) / kMinute * kMinute;
   const std::int64_t minutes = a / (60 * kMicrosPerSecond), hours = minutes / 60, days = hours / 24;
   std::string span;
   if (minutes < 1) return future ? "in less than a minute" : "just now";
@@ -353,7 +408,7 @@ std::string relative_time(Micros t, Micros now) {
 
 json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
   const Micros now = in.now;
-  const DayNumber today = day_of(now);
+  const DayNumber today = in.zone.day_of(now);
   const bool enabled = in.api_access_enabled;
 
   // Which keys were replaced, and by which key's preview (the store's answer, or this page's keys).
@@ -369,7 +424,7 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
 
   json::array rows;
   json::array modals;
-  if (enabled) modals.push_back(generate_modal(in.scopes));
+  if (enabled) modals.push_back(generate_modal(in.scopes, in));
 
   for (const auto& k : in.keys) {
     const KeyStatus status = k.status_at(now);
@@ -377,7 +432,7 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     auto it = in.usage.find(k.id);
     const auto days = window(it == in.usage.end() ? nullptr : &it->second, today);
     const UsageTotals total = totals(days);
-    const Spike spike = detect_spike(days, day_of(k.created_at));
+    const Spike spike = detect_spike(days, in.zone.day_of(k.created_at));
 
     // Key: label and masked preview.
     json::array key_cell{text(k.label), text(k.preview, "muted", "Masked preview: the full key was shown once, when it was generated."),
@@ -385,12 +440,16 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
                                       {"query", json::object{{"view", "activity"}, {"key", std::to_string(k.id)}}}}};
 
     json::array scopes_cell;
-    for (const auto& s : k.scopes) scopes_cell.push_back(badge(scope_label(s), s == kReadScope ? "info" : "warning"));
+    for (const auto& s : k.scopes) {
+      std::string words = scope_words(s);
+      scopes_cell.push_back(badge(words, s == kReadScope ? "info" : "warning"));
+      if (words != s) scopes_cell.push_back(text(s, "muted"));  // the raw name, as the API and docs spell it
+    }
 
-    json::array created_cell{text("by " + k.created_by.name), time_part(k.created_at, now)};
+    json::array created_cell{text("by " + k.created_by.name), time_part(k.created_at, in)};
 
     json::value last_used;
-    if (k.last_used_at) last_used = time_part(*k.last_used_at, now);
+    if (k.last_used_at) last_used = time_part(*k.last_used_at, in);
     else last_used = text("never", "muted");
 
     // Status and the marks the guide asks an admin to act on.
@@ -412,13 +471,13 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     if (auto r = replaced_by.find(k.id); r != replaced_by.end()) {
       status_cell.push_back(badge("Rotated", "info", nullptr, "Replaced by the key " + r->second + "."));
       if (active && k.expires_at)
-        status_cell.push_back(text("Still works until " + format_rfc3339(*k.expires_at).substr(0, 16).replace(10, 1, " ") +
-                                       " UTC (" + relative_time(*k.expires_at, now) + ")",
+        status_cell.push_back(text("Still works until " + in.zone.format_minutes(*k.expires_at) +
+                                       " (" + relative_time(*k.expires_at, now) + ")",
                                    "warning"));
       else if (active)
         status_cell.push_back(text("Still works until you revoke it", "warning"));
     } else if (active && k.expires_at) {
-      status_cell.push_back(text("Expires " + relative_time(*k.expires_at, now), "muted"));
+      status_cell.push_back(text("Expires " + relative_time(*k.expires_at, now), "muted", "Expires " + in.zone.format_minutes(*k.expires_at)));
     }
     const auto age_days = whole_days(k.created_at, now);
     if (active && age_days >= kRotationDueDays)
@@ -597,6 +656,7 @@ host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx) {
       ctx->flush_usage();  // best effort: on failure the figures lag by the pending part
       in.now = ctx->now();
       in.api_access_enabled = ctx->api_access_enabled(clinic);
+      in.zone = ctx->zones.get(clinic);
       in.scopes = ctx->host.api_scopes();
       if (in.view == PageView::activity) {
         ctx->keys.sweep_expired(in.now);
@@ -623,7 +683,7 @@ host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx) {
         }
         std::vector<KeyId> ids;
         for (const auto& k : in.keys) ids.push_back(k.id);
-        const DayNumber today = day_of(in.now);
+        const DayNumber today = in.zone.day_of(in.now);
         in.usage = ctx->usage.daily_for_keys(ids, today - (kUsageDays - 1), today);
       }
       return json::serialize(build_api_keys_view_model(in));

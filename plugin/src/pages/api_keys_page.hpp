@@ -23,6 +23,7 @@
 #include "mdp/host/pages.hpp"
 #include "mdp/host/services.hpp"
 #include "usage/usage_store.hpp"
+#include "util/clinic_time.hpp"
 
 namespace mdp::api_access {
 
@@ -42,6 +43,7 @@ enum class PageView { keys, activity };
 
 struct ApiKeysPageInput {
   Micros now = 0;
+  ClinicZone zone;  // the clinic's time zone: its days (usage, dates) and every time shown
   bool api_access_enabled = false;
   PageView view = PageView::keys;
 
@@ -53,7 +55,7 @@ struct ApiKeysPageInput {
   bool clinic_has_keys = false;
   std::vector<KeyRecord> keys;
   std::map<KeyId, std::string> replaced_by;  // preview of the key that replaced it (KeyPage)
-  // Per key, the last kUsageDays UTC days ending today, oldest first; a key without an entry
+  // Per key, the last kUsageDays days of the clinic ending today, oldest first; a key without an entry
   // had no usage. Shorter or misaligned vectors are tolerated (missing days count as zero).
   std::map<KeyId, std::vector<DayUsage>> usage;
   std::vector<host::ApiScope> scopes;  // the host's public API scopes, for the Generate form

@@ -150,16 +150,26 @@ std::vector<std::string> scopes_of(PluginContext& ctx, const json::object& body)
   return out;
 }
 
-std::optional<Micros> expiry_of(const json::object& body, Micros now) {
+// "expires_at": an RFC 3339 time, or a calendar date "YYYY-MM-DD" meaning "through that day":
+// the key expires when the clinic's next day begins (its time zone, host::Clinic::time_zone).
+std::optional<Micros> expiry_of(PluginContext& ctx, host::ClinicId clinic, const json::object& body) {
   const json::value* v = body.if_contains("expires_at");
   if (v == nullptr || v->is_null()) return std::nullopt;
+  const Micros now = ctx.now();
   std::optional<Micros> t;
-  if (v->is_string()) t = parse_rfc3339(std::string_view(v->as_string()));
+  if (v->is_string()) {
+    const std::string_view text = v->as_string();
+    if (auto day = parse_date(text)) {
+      static const DayNumber kLastDay = *parse_date("9999-12-30");  // its end is still a 4-digit year
+      if (*day <= kLastDay) t = ctx.zones.get(clinic).start_of_day(*day + 1);
+    }
+    else t = parse_rfc3339(text);
+  }
   if (t) t = floor_seconds(*t);
   if (!t || *t <= now)
     throw HttpError{400, "invalid_expiry",
                     "\"expires_at\" must be a future time in RFC 3339, e.g. "
-                    "\"2027-01-31T00:00:00Z\"."};
+                    "\"2027-01-31T00:00:00Z\", or a date, e.g. \"2027-01-31\" (the key works through that day)."};
   return t;
 }
 
@@ -215,7 +225,7 @@ host::Response create_key(PluginContext& ctx, const host::RouteRequest& req) {
   const json::object body = parse_object(req.body, false);
   std::string label = label_of(body);
   auto scopes = scopes_of(ctx, body);
-  auto expires = expiry_of(body, ctx.now());
+  auto expires = expiry_of(ctx, req.user.clinic_id, body);
   std::string secret;
   NewKey k = new_key(ctx, req, secret);
   k.label = std::move(label);
@@ -253,8 +263,9 @@ host::Response rotate_key(PluginContext& ctx, const host::RouteRequest& req) {
     if (secs < 0 || secs > kMaxGraceSeconds)
       throw HttpError{400, "invalid_grace_seconds",
                       "\"grace_seconds\" must be a whole number of seconds from 0 to 31536000."};
-    // Rounded up to a whole second: the old key works at least `secs` more seconds.
-    old_expires = floor_seconds(ctx.now() + kMicrosPerSecond - 1) + secs * kMicrosPerSecond;
+    // Exactly `secs` after the rotation as recorded (the new key's created_at, a whole second):
+    // a one-hour grace reads as 3,600 s between the two stored times, never 3,601.
+    old_expires = ctx.now_seconds() + secs * kMicrosPerSecond;
   }
   std::string secret;
   NewKey k = new_key(ctx, req, secret);
@@ -310,7 +321,7 @@ host::Response key_usage(PluginContext& ctx, const host::RouteRequest& req) {
   }
   if (!ctx.keys.get(req.user.clinic_id, id)) not_found();
   ctx.flush_usage();  // include what was counted but not yet written
-  const DayNumber today = day_of(ctx.now());
+  const DayNumber today = ctx.zones.get(req.user.clinic_id).day_of(ctx.now());  // the clinic's day
   const auto daily = ctx.usage.daily(id, today - (days - 1), today);
   const UsageTotals t = totals(daily);
   json::array arr;

@@ -4,28 +4,28 @@
 
 namespace mdp::api_access {
 
-DayCounters* KeyUsage::switch_day(DayNumber day) noexcept {
+PeriodCounters* KeyUsage::switch_period(Period p) noexcept {
   try {
     std::lock_guard guard(mutex_);
-    DayCounters* c = today_.load(std::memory_order_acquire);
-    if (c != nullptr && c->day == day) return c;  // another thread switched first
-    for (auto& d : days_)
-      if (d->day == day) {
-        today_.store(d.get(), std::memory_order_release);
+    PeriodCounters* c = current_.load(std::memory_order_acquire);
+    if (c != nullptr && c->period == p) return c;  // another thread switched first
+    for (auto& d : periods_)
+      if (d->period == p) {
+        current_.store(d.get(), std::memory_order_release);
         return d.get();
       }
-    days_.push_back(std::make_unique<DayCounters>(day));
-    today_.store(days_.back().get(), std::memory_order_release);
-    return days_.back().get();
+    periods_.push_back(std::make_unique<PeriodCounters>(p));
+    current_.store(periods_.back().get(), std::memory_order_release);
+    return periods_.back().get();
   } catch (...) {
     return nullptr;  // out of memory: the response goes uncounted rather than failing
   }
 }
 
 void KeyUsage::record(Micros now, int status) noexcept {
-  const DayNumber day = day_of(now);
-  DayCounters* c = today_.load(std::memory_order_acquire);
-  if (c == nullptr || c->day != day) c = switch_day(day);
+  const Period p = period_of(now);
+  PeriodCounters* c = current_.load(std::memory_order_acquire);
+  if (c == nullptr || c->period != p) c = switch_period(p);
   if (c != nullptr) {
     c->requests.fetch_add(1, std::memory_order_relaxed);
     if (status >= 400 && status < 500) c->client_errors.fetch_add(1, std::memory_order_relaxed);
@@ -40,10 +40,11 @@ void KeyUsage::record(Micros now, int status) noexcept {
 
 void KeyUsage::collect(std::int64_t key_id, std::vector<UsageDelta>& out) {
   std::lock_guard guard(mutex_);
-  for (auto& d : days_) {
+  for (auto& d : periods_) {
     UsageDelta delta;
     delta.key_id = key_id;
-    delta.day = d->day;
+    delta.period = d->period;
+    delta.day = day_of(period_start(d->period));  // UTC until the flusher knows the clinic's zone
     delta.requests = d->requests.load(std::memory_order_relaxed) - d->flushed_requests;
     delta.client_errors = d->client_errors.load(std::memory_order_relaxed) - d->flushed_client_errors;
     delta.server_errors = d->server_errors.load(std::memory_order_relaxed) - d->flushed_server_errors;
@@ -60,8 +61,8 @@ void KeyUsage::mark_flushed(const UsageDelta& d) noexcept {
 
 void KeyUsage::prune(std::chrono::steady_clock::time_point now, std::chrono::seconds after) {
   std::lock_guard guard(mutex_);
-  DayCounters* current = today_.load(std::memory_order_acquire);
-  std::erase_if(days_, [&](const std::unique_ptr<DayCounters>& d) {
+  PeriodCounters* current = current_.load(std::memory_order_acquire);
+  std::erase_if(periods_, [&](const std::unique_ptr<PeriodCounters>& d) {
     if (d.get() == current) {
       d->retired_since = {};
       return false;

@@ -1,14 +1,19 @@
 // Per-key usage counters in memory: requests, client errors (4xx) and server errors (5xx) per
-// UTC day, plus the last-used time. Written on every API response by the request hook
-// (lock-free in the common case), read and persisted by the usage flusher.
+// quarter of an hour (UTC), plus the last-used time. Written on every API response by the
+// request hook (lock-free in the common case), read and persisted by the usage flusher.
 //
-// Exactness: each day has its own counter block, found through an atomic pointer to "today".
-// When the host clock's day changes (midnight, or a test clock jumping days, even backwards),
-// the first response of the new day takes the entry's mutex and switches the pointer; an
-// increment racing with the switch lands in the block of the day it read, which still exists.
-// The flusher writes `counted - flushed` per block, so a failed write simply stays pending and
-// a late increment is picked up by the next flush. Blocks of past days are freed once fully
-// flushed and retired for a while (no increment can still be in flight by then).
+// Why quarters of an hour: usage is stored per calendar day of the key's clinic, in its own time
+// zone, and every zone's offset is a whole number of quarter hours (UTC+5:45 included), so a
+// quarter lies entirely within one local day. The hook counts without knowing the zone; the
+// flusher, off the request path, turns each quarter into its clinic's day (usage_flusher.cpp).
+//
+// Exactness: each quarter has its own counter block, found through an atomic pointer to the
+// current one. When the host clock's quarter changes (or a test clock jumps, even backwards),
+// the first response of the new quarter takes the entry's mutex and switches the pointer; an
+// increment racing with the switch lands in the block of the quarter it read, which still
+// exists. The flusher writes `counted - flushed` per block, so a failed write simply stays
+// pending and a late increment is picked up by the next flush. Blocks of past quarters are freed
+// once fully flushed and retired for a while (no increment can still be in flight by then).
 #pragma once
 
 #include <atomic>
@@ -22,9 +27,14 @@
 
 namespace mdp::api_access {
 
-struct DayCounters {
-  explicit DayCounters(DayNumber d) : day(d) {}
-  const DayNumber day;
+using Period = std::int64_t;  // quarters of an hour since 1970-01-01T00:00Z
+inline constexpr Micros kUsagePeriod = 15 * 60 * kMicrosPerSecond;
+inline Period period_of(Micros t) noexcept { return t / kUsagePeriod - (t % kUsagePeriod < 0 ? 1 : 0); }
+inline Micros period_start(Period p) noexcept { return p * kUsagePeriod; }
+
+struct PeriodCounters {
+  explicit PeriodCounters(Period p) : period(p) {}
+  const Period period;
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> client_errors{0};
   std::atomic<std::uint64_t> server_errors{0};
@@ -33,25 +43,27 @@ struct DayCounters {
   std::chrono::steady_clock::time_point retired_since{};
 };
 
-// One day's not-yet-persisted counts of one key.
+// Not-yet-persisted counts of one key: collected per quarter (`period`), written per day of the
+// key's clinic (`day`, set by the flusher).
 struct UsageDelta {
   std::int64_t key_id = 0;
   DayNumber day = 0;
+  Period period = 0;
   std::uint64_t requests = 0, client_errors = 0, server_errors = 0;
-  DayCounters* source = nullptr;  // to mark as flushed after a successful write
+  PeriodCounters* source = nullptr;  // to mark as flushed after a successful write
 };
 
 class KeyUsage {
  public:
-  // Hot path: one response of `status` at `now`. Never throws, never blocks except on a day
-  // change.
+  // Hot path: one response of `status` at `now`. Never throws, never blocks except when the
+  // quarter changes.
   void record(Micros now, int status) noexcept;
 
-  // Flusher side (callers serialise): appends this key's pending deltas.
+  // Flusher side (callers serialise): appends this key's pending deltas, one per quarter.
   void collect(std::int64_t key_id, std::vector<UsageDelta>& out);
   // After the deltas were written.
   static void mark_flushed(const UsageDelta& d) noexcept;
-  // Frees blocks of past days that are fully flushed and were retired more than `after` ago.
+  // Frees blocks of past quarters that are fully flushed and were retired more than `after` ago.
   void prune(std::chrono::steady_clock::time_point now, std::chrono::seconds after);
 
   // The newest response time seen (0: none since the plugin started), and the flusher's record
@@ -60,12 +72,12 @@ class KeyUsage {
   Micros flushed_last_used = 0;  // flusher-owned
 
  private:
-  DayCounters* switch_day(DayNumber day) noexcept;
+  PeriodCounters* switch_period(Period p) noexcept;
 
-  std::atomic<DayCounters*> today_{nullptr};
+  std::atomic<PeriodCounters*> current_{nullptr};
   std::atomic<Micros> last_used_{0};
-  std::mutex mutex_;  // guards days_
-  std::vector<std::unique_ptr<DayCounters>> days_;
+  std::mutex mutex_;  // guards periods_
+  std::vector<std::unique_ptr<PeriodCounters>> periods_;
 };
 
 }  // namespace mdp::api_access

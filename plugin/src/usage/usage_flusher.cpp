@@ -1,6 +1,9 @@
 #include "usage/usage_flusher.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
+#include <tuple>
 
 #include <botan/hex.h>
 #include <botan/system_rng.h>
@@ -17,10 +20,17 @@ std::string new_batch_id() {
 
 std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
   Batch b;
+  std::map<host::ClinicId, std::optional<ClinicZone>> zones;  // one lookup per clinic per flush
   for (CacheEntry* e : cache_.entries()) {
+    auto z = zones.find(e->clinic_id);
+    if (z == zones.end()) z = zones.emplace(e->clinic_id, zones_.find(e->clinic_id)).first;
+    if (!z->second) continue;  // which day is it there? Unknown for now: keep counting in memory
     const std::size_t before = b.deltas.size();
     e->usage.collect(e->key_id, b.deltas);
-    for (std::size_t i = before; i < b.deltas.size(); ++i) KeyUsage::mark_flushed(b.deltas[i]);
+    for (std::size_t i = before; i < b.deltas.size(); ++i) {
+      KeyUsage::mark_flushed(b.deltas[i]);
+      b.deltas[i].day = z->second->day_of(period_start(b.deltas[i].period));
+    }
     const Micros lu = e->usage.last_used();
     if (lu > e->usage.flushed_last_used) {
       b.last_used.emplace_back(e->key_id, lu);
@@ -28,7 +38,22 @@ std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
     }
   }
   if (b.deltas.empty() && b.last_used.empty()) return std::nullopt;
-  for (auto& d : b.deltas) d.source = nullptr;  // the batch owns its counts now
+  // One row per key and day: a day's quarters summed.
+  std::sort(b.deltas.begin(), b.deltas.end(), [](const UsageDelta& x, const UsageDelta& y) {
+    return std::tie(x.key_id, x.day) < std::tie(y.key_id, y.day);
+  });
+  std::vector<UsageDelta> days;
+  for (auto& d : b.deltas) {
+    d.source = nullptr;  // the batch owns its counts now
+    if (!days.empty() && days.back().key_id == d.key_id && days.back().day == d.day) {
+      days.back().requests += d.requests;
+      days.back().client_errors += d.client_errors;
+      days.back().server_errors += d.server_errors;
+    } else {
+      days.push_back(d);
+    }
+  }
+  b.deltas = std::move(days);
   b.id = new_batch_id();
   return b;
 }

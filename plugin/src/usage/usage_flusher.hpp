@@ -8,7 +8,13 @@
 // If the write fails, for whatever reason (including a COMMIT whose answer was lost with the
 // connection), the batch is kept as it is and sent again, under the same id, before anything
 // newer: the store adds it only if the id is not recorded yet. Meanwhile new requests keep
-// counting in the per-key day counters, so memory stays bounded by key-days, not requests.
+// counting in the per-key quarter-hour counters, so memory stays bounded by key-quarters, not
+// requests (a claimed batch is summed per key and day).
+//
+// Days are the clinic's (ClinicZones): each quarter's counts go to the calendar day, in the
+// key's clinic's time zone, that the quarter lies in. While the host cannot say a clinic's zone
+// (and none is known from before), that clinic's counts stay in memory, unclaimed, like counts
+// waiting for the database.
 // Flushes are serialised by a mutex; requests never wait on them or see them fail.
 #pragma once
 
@@ -23,15 +29,16 @@
 #include "mdp/host/services.hpp"
 #include "metrics/plugin_metrics.hpp"
 #include "usage/usage_store.hpp"
+#include "util/clinic_zones.hpp"
 
 namespace mdp::api_access {
 
 class UsageFlusher {
  public:
   // `metrics` (optional): write durations, failures, and what waits after each attempt.
-  UsageFlusher(KeyCache& cache, UsageStore& store, host::Log& log,
+  UsageFlusher(KeyCache& cache, UsageStore& store, ClinicZones& zones, host::Log& log,
                PluginMetrics* metrics = nullptr)
-      : cache_(cache), store_(store), log_(log), metrics_(metrics) {}
+      : cache_(cache), store_(store), zones_(zones), log_(log), metrics_(metrics) {}
 
   // Writes the outstanding batch, if any, then every newer count. False (logged once per
   // outage) if a write failed; nothing is lost then, it is retried by the next flush.
@@ -40,7 +47,7 @@ class UsageFlusher {
   // What is counted but not yet known to be written (for the stop message and tests).
   struct Pending {
     std::uint64_t requests = 0;
-    std::size_t key_days = 0;
+    std::size_t key_days = 0;  // (key, day) rows claimed, plus (key, quarter) blocks not yet claimed
   };
   Pending pending() noexcept;
 
@@ -57,6 +64,7 @@ class UsageFlusher {
 
   KeyCache& cache_;
   UsageStore& store_;
+  ClinicZones& zones_;
   host::Log& log_;
   PluginMetrics* metrics_;
   std::mutex mutex_;

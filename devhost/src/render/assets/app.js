@@ -200,6 +200,19 @@
     }
   });
 
+  // An option's own input is usable only while its option is chosen.
+  document.addEventListener('change', function (e) {
+    var t = e.target;
+    if (!t || t.type !== 'radio') return;
+    var set = t.closest('fieldset');
+    if (!set) return;
+    set.querySelectorAll('[data-option-input]').forEach(function (input) {
+      var option = byId(input.getAttribute('data-option-input'));
+      input.disabled = !(option && option.checked);
+      if (option === t && !input.disabled) input.focus();
+    });
+  });
+
   document.addEventListener('submit', function (e) {
     var form = e.target;
     if (!form.classList || !form.classList.contains('vm-form') || !form.hasAttribute('data-url')) return;
@@ -224,6 +237,17 @@
       } else if (kind === 'single') {
         var chosen = f.querySelector('input:checked');
         var v = chosen ? parseData(chosen, 'value') : null;
+        // An option with its own input (e.g. "On a date"): that input's value is the answer.
+        var own = chosen ? f.querySelector('[data-option-input="' + chosen.id + '"]') : null;
+        if (own) {
+          if (!own.value || !own.checkValidity()) {
+            var lab = f.querySelector('label[for="' + own.id + '"]');
+            showError(errorEl, 'Enter a valid date in "' + (lab ? lab.textContent : name) + '".');
+            own.focus();
+            return;
+          }
+          v = own.value;
+        }
         if (v === null) delete body[name]; else body[name] = v;
       }
     }
