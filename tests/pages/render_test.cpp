@@ -134,6 +134,45 @@ TEST(Render, ChoiceOptionsCarryWarningsAndJsonValues) {
   EXPECT_NE(html.find("Careful</p>"), std::string::npos);
 }
 
+// Version 2 form parts for editing what exists: a text field's value, a textarea (a list of
+// entries with "list"), object values, null sent on purpose, and an option with its own date input.
+TEST(Render, EditFormPartsNeedVersion2AndEscapeTheirValues) {
+  json::array fields{
+      json::object{{"type", "text"}, {"name", "label"}, {"label", "Label"}, {"value", "Power \"BI\" <sync>"}},
+      json::object{{"type", "textarea"}, {"name", "description"}, {"label", "Description"}, {"max_length", 1000},
+                   {"value", "</textarea><script>alert(1)</script>"}},
+      json::object{{"type", "textarea"}, {"name", "allowed_ips"}, {"label", "Allowed addresses"}, {"list", true},
+                   {"value", "203.0.113.0/24\n2001:db8::/32"}},
+      json::object{{"type", "choice"}, {"name", "rate_limit"}, {"label", "Rate limit"}, {"send_null", true},
+                   {"options", json::array{json::object{{"value", nullptr}, {"label", "Plan default"}},
+                                           json::object{{"value", json::object{{"requests", 600}, {"per_seconds", 60}}},
+                                                        {"label", "600 per minute"}, {"checked", true}}}}},
+      json::object{{"type", "choice"}, {"name", "expires_at"}, {"label", "Expires"},
+                   {"options", json::array{json::object{{"value", nullptr}, {"label", "Never"}, {"checked", true}},
+                                           json::object{{"value", nullptr}, {"label", "On a date"},
+                                                        {"input", json::object{{"type", "date"}, {"label", "Last day"},
+                                                                               {"min", "2026-11-26"}}}}}}}};
+  json::object form{{"type", "form"}, {"action", json::object{{"method", "PATCH"}, {"route", "keys/1"}}}, {"fields", fields}};
+  auto vm = page(json::array{form});
+  EXPECT_NE(validate_view_model(vm).find("needs vm_version 2"), std::string::npos);
+  vm["vm_version"] = 2;
+  auto html = render_ok(vm);
+  EXPECT_NE(html.find("value=\"Power &quot;BI&quot; &lt;sync&gt;\""), std::string::npos);
+  EXPECT_NE(html.find("data-kind=\"textarea\""), std::string::npos);
+  EXPECT_NE(html.find("&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;</textarea>"), std::string::npos);
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_NE(html.find("data-kind=\"list\""), std::string::npos);
+  EXPECT_NE(html.find(">203.0.113.0/24\n2001:db8::/32</textarea>"), std::string::npos);
+  EXPECT_NE(html.find("data-kind=\"single\" data-send-null"), std::string::npos);
+  EXPECT_NE(html.find("data-value=\"{&quot;requests&quot;:600,&quot;per_seconds&quot;:60}\" checked"), std::string::npos);
+  EXPECT_NE(html.find("type=\"date\""), std::string::npos);
+  EXPECT_NE(html.find("min=\"2026-11-26\" disabled>"), std::string::npos);  // its option is not chosen
+  // A bad bound, and an input on a multiple choice, make the page unreadable.
+  vm["children"].as_array()[0].as_object()["fields"].as_array()[4].as_object()["options"].as_array()[1]
+      .as_object()["input"].as_object()["min"] = "26.11.2026";
+  EXPECT_NE(validate_view_model(vm).find("expected a date"), std::string::npos);
+}
+
 TEST(Render, BarChartIsOneLabelledImageWithHoverPerBar) {
   json::object chart{{"type", "bar_chart"}, {"label", "Requests per day"}, {"unit", "requests"},
                      {"bars", json::array{json::object{{"label", "2026-11-25"}, {"value", 0}},

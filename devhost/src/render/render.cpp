@@ -464,8 +464,30 @@ class Walker {
       if (const auto* ml = f.if_contains("max_length"); ml && !ml->is_null())
         out += " maxlength=\"" + format_number(number(*ml, at + ".max_length")) + "\"";
       if (auto p = opt_str(f, "placeholder", at)) out += " placeholder=\"" + escape_html(*p) + "\"";
+      if (auto v = opt_str(f, "value", at)) {
+        need_v2(at + ".value", "a text field's value");
+        out += " value=\"" + escape_html(*v) + "\"";
+      }
       if (hint) out += " aria-describedby=\"" + id + "-hint\"";
       out += " autocomplete=\"off\">";
+      if (hint) out += "<p class=\"hint\" id=\"" + id + "-hint\">" + escape_html(*hint) + "</p>";
+      out += "</div>";
+    } else if (type == "textarea") {
+      // v2: several lines; with "list": true the value sent is the array of its entries (lines,
+      // spaces or commas separate them; empty entries dropped).
+      need_v2(at, "a textarea field");
+      auto hint = opt_str(f, "hint", at);
+      const bool list = opt_bool(f, "list", at);
+      out += "<div class=\"field\"><label for=\"" + id + "\">" + escape_html(label) + "</label>";
+      out += "<textarea id=\"" + id + "\" data-field=\"" + escape_html(name) + "\" data-kind=\"" +
+             (list ? "list" : "textarea") + "\" rows=\"3\"";
+      if (const auto* ml = f.if_contains("max_length"); ml && !ml->is_null())
+        out += " maxlength=\"" + format_number(number(*ml, at + ".max_length")) + "\"";
+      if (auto p = opt_str(f, "placeholder", at)) out += " placeholder=\"" + escape_html(*p) + "\"";
+      if (hint) out += " aria-describedby=\"" + id + "-hint\"";
+      out += " spellcheck=\"" + std::string(list ? "false" : "true") + "\">";
+      out += escape_html(opt_str(f, "value", at).value_or(""));
+      out += "</textarea>";
       if (hint) out += "<p class=\"hint\" id=\"" + id + "-hint\">" + escape_html(*hint) + "</p>";
       out += "</div>";
     } else if (type == "choice") {
@@ -474,6 +496,12 @@ class Walker {
       if (opts == nullptr || opts->empty()) fail(at + ".options", "required: at least one option");
       out += "<fieldset class=\"field choice\" data-field=\"" + escape_html(name) + "\" data-kind=\"" +
              (multiple ? "multi" : "single") + "\"";
+      // v2: a chosen option whose value is null is sent as null (e.g. "back to the default")
+      // instead of leaving the field out.
+      if (opt_bool(f, "send_null", at)) {
+        need_v2(at + ".send_null", "send_null");
+        out += " data-send-null";
+      }
       if (const auto* mn = f.if_contains("min_selected"); mn && !mn->is_null())
         out += " data-min=\"" + format_number(number(*mn, at + ".min_selected")) + "\"";
       out += "><legend>" + escape_html(label) + "</legend>";
@@ -482,8 +510,9 @@ class Walker {
         auto oat = at + ".options[" + std::to_string(i) + "]";
         const auto& op = object((*opts)[i], oat);
         const auto* val = op.if_contains("value");
-        if (val == nullptr || !(val->is_string() || val->is_number() || val->is_bool() || val->is_null()))
-          fail(oat + ".value", "required: a string, number, boolean or null");
+        if (val == nullptr || !(val->is_string() || val->is_number() || val->is_bool() || val->is_null() || val->is_object()))
+          fail(oat + ".value", "required: a string, number, boolean, null or (v2) an object");
+        if (val->is_object()) need_v2(oat + ".value", "an object as an option's value");
         auto oid = id + "-" + std::to_string(i);
         auto desc = opt_str(op, "description", oat);
         auto warn = opt_str(op, "warning", oat);

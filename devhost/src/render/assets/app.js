@@ -222,8 +222,10 @@
     var fields = form.querySelectorAll('[data-field]');
     for (var i = 0; i < fields.length; i++) {
       var f = fields[i], name = f.getAttribute('data-field'), kind = f.getAttribute('data-kind');
-      if (kind === 'text') {
+      if (kind === 'text' || kind === 'textarea') {
         body[name] = f.value;
+      } else if (kind === 'list') {
+        body[name] = f.value.split(/[\s,]+/).filter(function (x) { return x !== ''; });
       } else if (kind === 'multi') {
         var values = [];
         f.querySelectorAll('input:checked').forEach(function (c) { values.push(parseData(c, 'value')); });
@@ -248,7 +250,7 @@
           }
           v = own.value;
         }
-        if (v === null) delete body[name]; else body[name] = v;
+        if (v === null && !f.hasAttribute('data-send-null')) delete body[name]; else body[name] = v;
       }
     }
     run(form, body, form.querySelector('button[type=submit]'), errorEl);
