@@ -63,9 +63,15 @@ struct PluginContext {
   bool api_access_enabled(host::ClinicId clinic) const;
   // Writes pending usage now; false if the write failed (figures then lag by the pending part).
   bool flush_usage() noexcept { return flusher.flush(); }
-  // The cache's view of a key the routes just changed (revoke, rotate with grace).
+  // The cache's view of a key the routes just revoked or rotated (its rules did not change).
   void key_changed(const KeyRecord& k) noexcept {
-    loader.apply(k.id, k.revoked_at.has_value(), k.expires_at);
+    loader.apply(k.id, k.revoked_at.has_value(), k.expires_at, nullptr);
+  }
+  // After an edit of a key's rules: reads the key's state as stored and applies it, so this
+  // process enforces the edit before the route answers. Throws like KeyStore.
+  void key_rules_changed(KeyId id) {
+    if (auto st = keys.state(id))
+      loader.apply(id, st->revoked_at.has_value(), st->expires_at, &st->rules);
   }
 };
 

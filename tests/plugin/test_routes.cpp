@@ -22,7 +22,7 @@ TEST_P(RoutesTest, RegistersExactlyTheDocumentedRoutes) {
     EXPECT_EQ(r.permission, "api_keys.manage");
     EXPECT_FALSE(r.summary.empty());
   }
-  EXPECT_EQ(got, (std::set<std::string>{"GET keys", "POST keys", "POST keys/{id}/revoke",
+  EXPECT_EQ(got, (std::set<std::string>{"GET keys", "POST keys", "PATCH keys/{id}", "POST keys/{id}/revoke",
                                         "POST keys/{id}/rotate", "GET events",
                                         "GET keys/{id}/usage"}));
   ASSERT_EQ(reg_->features.size(), 1u);

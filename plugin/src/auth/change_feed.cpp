@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
+
+#include "keys/key_state_row.hpp"
 
 namespace mdp::api_access {
 
@@ -121,21 +124,27 @@ void ChangeFeed::resync(soci::session& sql) {
   sql << "SELECT MAX(id) FROM api_access_key_changes", soci::into(end, end_ind);
 
   std::unordered_set<KeyId> present;
-  long long id = 0, revoked = 0, expires = 0;
-  soci::indicator i_rev = soci::i_null, i_exp = soci::i_null;
-  soci::statement st = (sql.prepare << "SELECT id, revoked_at, expires_at FROM api_access_keys",
-                        soci::into(id), soci::into(revoked, i_rev), soci::into(expires, i_exp));
+  long long id = 0;
+  KeyStateRow row;
+  soci::statement st(sql);
+  st.exchange(soci::into(id));
+  row.bind(st);
+  st.alloc();
+  st.prepare(std::string("SELECT id, ") + KeyStateRow::kColumns + " FROM api_access_keys");
+  st.define_and_bind();
   st.execute();
+  row.reset();
   while (st.fetch()) {
     present.insert(id);
-    if (cache_.by_id(id) == nullptr) continue;
-    loader_.apply(id, i_rev == soci::i_ok,
-                  i_exp == soci::i_ok ? std::optional<Micros>(expires) : std::nullopt);
-    i_rev = i_exp = soci::i_null;
+    if (cache_.by_id(id) != nullptr) {
+      const KeyRules rules = row.rules();
+      loader_.apply(id, row.is_revoked(), row.expires_at(), &rules);
+    }
+    row.reset();
   }
   // A cached key whose row is gone was deleted: it decides as revoked.
   for (CacheEntry* e : cache_.entries())
-    if (!present.count(e->key_id)) loader_.apply(e->key_id, true, std::nullopt);
+    if (!present.count(e->key_id)) loader_.apply(e->key_id, true, std::nullopt, nullptr);
   position_ = end_ind == soci::i_ok ? end : 0;
   have_position_ = true;
 }
@@ -143,31 +152,50 @@ void ChangeFeed::resync(soci::session& sql) {
 void ChangeFeed::catch_up(soci::session& sql) {
   std::lock_guard guard(read_mutex_);
   if (!have_position_) return resync(sql);
-  long long after = position_, change = 0, key = 0, row = 0, revoked = 0, expires = 0, lag = 0;
+  long long after = position_, change = 0, key = 0, row_id = 0, lag = 0;
   long long limit = kBatch;
-  soci::indicator i_row = soci::i_null, i_rev = soci::i_null, i_exp = soci::i_null;
-  soci::statement st =
-      (sql.prepare << "SELECT c.id, c.key_id, k.id, k.revoked_at, k.expires_at, " +
-                          std::string(db_now_micros(db_.dialect())) +
-                          " - c.changed_at "
-                          "FROM api_access_key_changes c LEFT JOIN api_access_keys k ON k.id = c.key_id "
-                          "WHERE c.id > :after ORDER BY c.id LIMIT :lim",
-       soci::into(change), soci::into(key), soci::into(row, i_row), soci::into(revoked, i_rev),
-       soci::into(expires, i_exp), soci::into(lag), soci::use(after), soci::use(limit));
+  soci::indicator i_row = soci::i_null;
+  KeyStateRow row;
+  soci::statement st(sql);
+  st.exchange(soci::into(change));
+  st.exchange(soci::into(key));
+  st.exchange(soci::into(row_id, i_row));
+  row.bind(st);
+  st.exchange(soci::into(lag));
+  st.exchange(soci::use(after));
+  st.exchange(soci::use(limit));
+  st.alloc();
+  std::string columns;  // KeyStateRow's columns, of the joined key row
+  for (std::string_view c(KeyStateRow::kColumns); !c.empty();) {
+    const auto comma = c.find(", ");
+    columns += ", k." + std::string(c.substr(0, comma));
+    c = comma == std::string_view::npos ? std::string_view() : c.substr(comma + 2);
+  }
+  st.prepare("SELECT c.id, c.key_id, k.id" + columns + ", " + db_now_micros(db_.dialect()) +
+             " - c.changed_at FROM api_access_key_changes c LEFT JOIN api_access_keys k ON k.id = c.key_id "
+             "WHERE c.id > :after ORDER BY c.id LIMIT :lim");
+  st.define_and_bind();
   for (;;) {
     long long read = 0;
+    i_row = soci::i_null;
+    row.reset();
     st.execute();
     while (st.fetch()) {
       ++read;
       if (metrics_ != nullptr) metrics_->change_lag_seconds.observe(std::max(0LL, lag) / 1e6);
       if (cache_.by_id(key) != nullptr) {
         const bool gone = i_row != soci::i_ok;  // deleted: decides as revoked
-        loader_.apply(key, gone || i_rev == soci::i_ok,
-                      !gone && i_exp == soci::i_ok ? std::optional<Micros>(expires) : std::nullopt);
+        if (gone) {
+          loader_.apply(key, true, std::nullopt, nullptr);
+        } else {
+          const KeyRules rules = row.rules();
+          loader_.apply(key, row.is_revoked(), row.expires_at(), &rules);
+        }
         applied_.fetch_add(1, std::memory_order_relaxed);
       }
       position_ = change;
-      i_row = i_rev = i_exp = soci::i_null;
+      i_row = soci::i_null;
+      row.reset();
     }
     if (read < kBatch) break;
     after = position_;

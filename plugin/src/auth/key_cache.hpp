@@ -11,8 +11,11 @@
 // token the host hands back in on_api_response, and the usage flusher walks them all. Only keys
 // that exist in the database are inserted, so the cache is bounded by the key table.
 //
-// The mutable state of an entry (revoked, expires_at) is atomic and written only by KeyLoader
-// under its mutex (see key_loader.hpp for why that ordering matters).
+// The mutable state of an entry (revoked, expires_at, rules) is atomic and written only by
+// KeyLoader under its mutex (see key_loader.hpp for why that ordering matters). Rules (scopes,
+// allowed addresses, rate limit) change as a whole: a new KeyRules is published with one atomic
+// store, and the ones it replaced are kept with the entry (a request may still be reading one);
+// they are small and change only when an admin edits the key.
 #pragma once
 
 #include <array>
@@ -41,18 +44,37 @@ struct CacheEntry {
   Digest digest{};
   KeyId key_id = 0;
   host::ClinicId clinic_id = 0;
-  std::vector<std::string> scopes;  // immutable after insertion
   std::string preview;              // for log lines
   Entitlements::State* plan = nullptr;
   std::atomic<bool> revoked{false};
   std::atomic<Micros> expires_at{kNever};
   KeyUsage usage;
 
-  bool has_scope(std::string_view scope) const noexcept {
-    for (const auto& s : scopes)
-      if (s == scope) return true;
-    return false;
+  // Hot path: the rules in force for this key now.
+  const KeyRules& rules() const noexcept {
+    const KeyRules* r = rules_.load(std::memory_order_acquire);
+    return r != nullptr ? *r : no_rules();
   }
+  bool has_scope(std::string_view scope) const noexcept { return rules().has_scope(scope); }
+
+  // Publishes `r` if it differs from the rules in force. Writers: KeyLoader only (under its
+  // mutex), and whoever builds the entry before inserting it.
+  void set_rules(KeyRules r) {
+    const KeyRules* now = rules_.load(std::memory_order_relaxed);
+    if (now != nullptr && *now == r) return;
+    rules_history_.push_back(std::make_unique<const KeyRules>(std::move(r)));
+    rules_.store(rules_history_.back().get(), std::memory_order_release);
+  }
+
+ private:
+  // Before set_rules (entries are inserted only after it): no scope, every request refused. A
+  // function-local static, so loading the library runs no constructor for it.
+  static const KeyRules& no_rules() noexcept {
+    static const KeyRules none{};
+    return none;
+  }
+  std::atomic<const KeyRules*> rules_{nullptr};
+  std::vector<std::unique_ptr<const KeyRules>> rules_history_;  // every KeyRules ever published
 };
 
 struct DigestHash {

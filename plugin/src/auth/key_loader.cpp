@@ -2,22 +2,25 @@
 
 #include <soci/soci.h>
 
+#include "keys/key_state_row.hpp"
+
 namespace mdp::api_access {
 
 namespace {
 inline constexpr std::chrono::milliseconds kLeaseTimeout{1000};
 inline constexpr int kAttempts = 3;  // reads retried when a change was applied meanwhile
-constexpr const char* kByHash =
-    "SELECT id, clinic_id, scopes, preview, revoked_at, expires_at "
-    "FROM api_access_keys WHERE key_hash = :h";
 }  // namespace
 
 struct KeyLoader::Row {
   std::string hash_hex;
-  long long id = 0, clinic = 0, revoked = 0, expires = 0;
-  std::string scopes, preview;
-  soci::indicator i_revoked = soci::i_null, i_expires = soci::i_null;
+  long long id = 0, clinic = 0;
+  std::string preview;
+  KeyStateRow state;
 };
+
+namespace {
+std::unique_ptr<soci::statement> prepare_by_hash(soci::session& sql, KeyLoader::Row& r);
+}
 
 struct KeyLoader::Held {
   explicit Held(host::Database& db) : lease(db, kLeaseTimeout) {}
@@ -40,17 +43,12 @@ bool KeyLoader::read_held(const Digest& digest, Row& out) {
   if (!held_) {
     auto h = std::make_unique<Held>(db_);
     if (!h->lease) return read_pooled(digest, out);  // none free now: try like any other miss
-    soci::session& sql = *h->lease;
-    h->by_hash = std::make_unique<soci::statement>(
-        (sql.prepare << kByHash, soci::into(h->row.id), soci::into(h->row.clinic),
-         soci::into(h->row.scopes), soci::into(h->row.preview),
-         soci::into(h->row.revoked, h->row.i_revoked), soci::into(h->row.expires, h->row.i_expires),
-         soci::use(h->row.hash_hex)));
+    h->by_hash = prepare_by_hash(*h->lease, h->row);
     held_ = std::move(h);
   }
   Row& r = held_->row;
   r.hash_hex = to_hex(digest);
-  r.i_revoked = r.i_expires = soci::i_null;
+  r.state.reset();
   const bool found = held_->by_hash->execute(true);
   // Step to the end so SQLite closes its read transaction (a statement left mid-result would
   // pin a snapshot and, without WAL, block writers).
@@ -63,12 +61,9 @@ bool KeyLoader::read_pooled(const Digest& digest, Row& r) {
   host::SessionLease lease(db_, kLeaseTimeout);
   if (!lease) throw std::runtime_error("no database session");
   r.hash_hex = to_hex(digest);
-  soci::statement st = ((*lease).prepare << kByHash, soci::into(r.id), soci::into(r.clinic),
-                        soci::into(r.scopes), soci::into(r.preview),
-                        soci::into(r.revoked, r.i_revoked), soci::into(r.expires, r.i_expires),
-                        soci::use(r.hash_hex));
-  const bool found = st.execute(true);
-  if (found) st.fetch();
+  auto st = prepare_by_hash(*lease, r);
+  const bool found = st->execute(true);
+  if (found) st->fetch();
   return found;
 }
 
@@ -100,12 +95,11 @@ KeyLoader::Result KeyLoader::load(const Digest& digest) noexcept {
       e->digest = digest;
       e->key_id = row.id;
       e->clinic_id = row.clinic;
-      e->scopes = split_scopes(row.scopes);
       e->preview = row.preview;
       e->plan = plans_.for_clinic(row.clinic);
-      e->revoked.store(row.i_revoked == soci::i_ok, std::memory_order_relaxed);
-      e->expires_at.store(row.i_expires == soci::i_ok ? row.expires : kNever,
-                          std::memory_order_relaxed);
+      e->set_rules(row.state.rules());
+      e->revoked.store(row.state.is_revoked(), std::memory_order_relaxed);
+      e->expires_at.store(row.state.expires_at().value_or(kNever), std::memory_order_relaxed);
       std::lock_guard guard(insert_mutex_);
       if (epoch_.load(std::memory_order_seq_cst) != epoch) continue;  // read again
       return {Outcome::found, cache_.insert(std::move(e))};
@@ -116,16 +110,34 @@ KeyLoader::Result KeyLoader::load(const Digest& digest) noexcept {
   return {Outcome::unavailable, nullptr};  // changes kept arriving: let the client retry
 }
 
-void KeyLoader::apply(KeyId id, bool revoked, std::optional<Micros> expires_at) noexcept {
+void KeyLoader::apply(KeyId id, bool revoked, std::optional<Micros> expires_at,
+                      const KeyRules* rules) noexcept {
   std::lock_guard guard(insert_mutex_);
   epoch_.fetch_add(1, std::memory_order_seq_cst);
   try {
     CacheEntry* e = cache_.by_id(id);
     if (e == nullptr) return;
+    if (rules != nullptr) e->set_rules(*rules);
     e->expires_at.store(expires_at.value_or(kNever), std::memory_order_release);
     if (revoked) e->revoked.store(true, std::memory_order_release);
   } catch (...) {
   }
 }
+
+namespace {
+std::unique_ptr<soci::statement> prepare_by_hash(soci::session& sql, KeyLoader::Row& r) {
+  auto st = std::make_unique<soci::statement>(sql);
+  st->exchange(soci::into(r.id));
+  st->exchange(soci::into(r.clinic));
+  st->exchange(soci::into(r.preview));
+  r.state.bind(*st);
+  st->exchange(soci::use(r.hash_hex));
+  st->alloc();
+  st->prepare(std::string("SELECT id, clinic_id, preview, ") + KeyStateRow::kColumns +
+              " FROM api_access_keys WHERE key_hash = :h");
+  st->define_and_bind();
+  return st;
+}
+}  // namespace
 
 }  // namespace mdp::api_access

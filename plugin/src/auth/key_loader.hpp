@@ -48,13 +48,17 @@ class KeyLoader {
   // Looks `digest` up in the database and caches it when found. Any thread, concurrently.
   Result load(const Digest& digest) noexcept;
   // Sets a cached key's state from the database's current state (the caller read or committed
-  // it). No-op if the key is not cached. Revoked is never undone.
-  void apply(KeyId id, bool revoked, std::optional<Micros> expires_at) noexcept;
+  // it). No-op if the key is not cached. Revoked is never undone. `rules`: the key's scopes,
+  // addresses and rate limit now; nullptr leaves them (a deleted key, which decides as revoked).
+  void apply(KeyId id, bool revoked, std::optional<Micros> expires_at,
+             const KeyRules* rules) noexcept;
   // Gives the held session back to the host (Plugin::on_stop). Later calls lease again.
   void close() noexcept;
 
+ public:
+  struct Row;  // one key's row as a load reads it (key_loader.cpp)
+
  private:
-  struct Row;
   struct Held;  // the held session and its prepared statement
   bool read_held(const Digest& digest, Row& row);  // under held_mutex_
   bool read_pooled(const Digest& digest, Row& row);

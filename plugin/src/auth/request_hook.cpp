@@ -222,6 +222,11 @@ void RequestHook::decide(const host::ApiRequest& req, host::ApiDecision& d) noex
 
     // From here on the key is known: every outcome counts against it.
     d.token = reinterpret_cast<std::uintptr_t>(e);
+    {
+      std::string_view agent;
+      req.headers("User-Agent", &agent, 1);
+      e->usage.note_client(req.client_address(), agent);
+    }
     if (e->revoked.load(std::memory_order_acquire)) return refuse(d, 401, revoked_);
     if (e->expires_at.load(std::memory_order_acquire) <= ctx.now()) return refuse(d, 401, expired_);
     // Out of touch with the change feed for longer than the offline grace: a revocation may

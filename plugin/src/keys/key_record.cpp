@@ -21,6 +21,7 @@ const char* to_string(EventType t) noexcept {
     case EventType::rotated: return "rotated";
     case EventType::revoked: return "revoked";
     case EventType::expired: return "expired";
+    case EventType::updated: return "updated";
   }
   return "created";
 }
@@ -38,7 +39,8 @@ json::value time_or_null(const std::optional<Micros>& t) {
 }
 json::value actor_or_null(const std::optional<Actor>& a) {
   if (!a) return nullptr;
-  return json::object{{"id", a->id}, {"name", a->name}};
+  return json::object{{"id", a->id != 0 ? json::value(a->id) : json::value(nullptr)},
+                      {"name", a->name}};
 }
 }  // namespace
 
@@ -58,6 +60,25 @@ json::object to_json(const KeyRecord& k, Micros now) {
   o["revoked_at"] = time_or_null(k.revoked_at);
   o["revoked_by"] = actor_or_null(k.revoked_by);
   o["rotated_from"] = k.rotated_from ? json::value(*k.rotated_from) : json::value(nullptr);
+  o["description"] = k.description;
+  if (k.rate_limit)
+    o["rate_limit"] = json::object{{"requests", k.rate_limit->requests},
+                                   {"per_seconds", k.rate_limit->per_seconds}};
+  else
+    o["rate_limit"] = nullptr;
+  json::array ips;
+  for (const auto& n : k.allowed_ips) ips.emplace_back(n);
+  o["allowed_ips"] = std::move(ips);
+  if (k.last_used_address || k.last_used_agent)
+    o["last_used_from"] = json::object{{"address", k.last_used_address.value_or("")},
+                                       {"user_agent", k.last_used_agent.value_or("")}};
+  else
+    o["last_used_from"] = nullptr;
+  o["revoked_reason"] = k.revoked_reason ? json::value(*k.revoked_reason) : json::value(nullptr);
+  if (k.revoked_reason)
+    o["leak"] = json::object{{"url", k.leak_url}, {"source", k.leak_source}};
+  else
+    o["leak"] = nullptr;
   return o;
 }
 
@@ -69,6 +90,7 @@ json::object to_json(const KeyEvent& e) {
   o["preview"] = e.preview;
   o["actor"] = actor_or_null(e.actor);
   o["at"] = format_rfc3339(e.at);
+  o["detail"] = e.detail;
   if (e.type == "rotated" && e.related_key_id) o["rotated_from"] = *e.related_key_id;
   return o;
 }

@@ -1,10 +1,12 @@
 #include "keys/key_store.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
 #include <soci/soci.h>
 
+#include "keys/key_state_row.hpp"
 #include "util/db.hpp"
 
 namespace mdp::api_access {
@@ -13,15 +15,24 @@ namespace {
 
 constexpr const char* kKeyColumns =
     "id, clinic_id, label, scopes, preview, created_by_id, created_by_name, created_at, "
-    "last_used_at, expires_at, revoked_at, revoked_by_id, revoked_by_name, rotated_from";
+    "last_used_at, expires_at, revoked_at, revoked_by_id, revoked_by_name, rotated_from, "
+    "description, rate_limit_requests, rate_limit_per_seconds, allowed_ips, last_used_address, "
+    "last_used_agent, revoked_reason, leak_url, leak_source";
 
 // One row of api_access_keys, bound by into() in kKeyColumns order.
 struct KeyRow {
   long long id = 0, clinic_id = 0, created_by_id = 0, created_at = 0;
   long long last_used_at = 0, expires_at = 0, revoked_at = 0, revoked_by_id = 0, rotated_from = 0;
+  long long rate_requests = 0, rate_seconds = 0;
   std::string label, scopes, preview, created_by_name, revoked_by_name;
+  std::string description, allowed_ips, last_address, last_agent, revoked_reason, leak_url,
+      leak_source;
   soci::indicator i_last = soci::i_null, i_exp = soci::i_null, i_rev = soci::i_null,
-                  i_rev_by = soci::i_null, i_rev_name = soci::i_null, i_rot = soci::i_null;
+                  i_rev_by = soci::i_null, i_rev_name = soci::i_null, i_rot = soci::i_null,
+                  i_desc = soci::i_null, i_rate_req = soci::i_null, i_rate_sec = soci::i_null,
+                  i_allowed = soci::i_null, i_last_addr = soci::i_null,
+                  i_last_agent = soci::i_null, i_reason = soci::i_null,
+                  i_leak_url = soci::i_null, i_leak_source = soci::i_null;
 
   void bind(soci::statement& st) {
     st.exchange(soci::into(id));
@@ -38,9 +49,29 @@ struct KeyRow {
     st.exchange(soci::into(revoked_by_id, i_rev_by));
     st.exchange(soci::into(revoked_by_name, i_rev_name));
     st.exchange(soci::into(rotated_from, i_rot));
+    st.exchange(soci::into(description, i_desc));
+    st.exchange(soci::into(rate_requests, i_rate_req));
+    st.exchange(soci::into(rate_seconds, i_rate_sec));
+    st.exchange(soci::into(allowed_ips, i_allowed));
+    st.exchange(soci::into(last_address, i_last_addr));
+    st.exchange(soci::into(last_agent, i_last_agent));
+    st.exchange(soci::into(revoked_reason, i_reason));
+    st.exchange(soci::into(leak_url, i_leak_url));
+    st.exchange(soci::into(leak_source, i_leak_source));
+  }
+
+  // Before each fetch of a multi-row statement: a NULL column must not inherit the last row's
+  // indicator.
+  void reset() {
+    i_last = i_exp = i_rev = i_rev_by = i_rev_name = i_rot = i_desc = i_rate_req = i_rate_sec =
+        i_allowed = i_last_addr = i_last_agent = i_reason = i_leak_url = i_leak_source =
+            soci::i_null;
   }
 
   KeyRecord record() const {
+    auto text = [](soci::indicator i, const std::string& v) {
+      return i == soci::i_ok ? v : std::string();
+    };
     KeyRecord r;
     r.id = id;
     r.clinic_id = clinic_id;
@@ -55,11 +86,23 @@ struct KeyRow {
     if (i_rev_by == soci::i_ok)
       r.revoked_by = Actor{revoked_by_id, i_rev_name == soci::i_ok ? revoked_by_name : ""};
     if (i_rot == soci::i_ok) r.rotated_from = rotated_from;
+    r.description = text(i_desc, description);
+    r.rate_limit = KeyStateRow::rate_limit_of(i_rate_req == soci::i_ok, rate_requests,
+                                              i_rate_sec == soci::i_ok, rate_seconds);
+    r.allowed_ips = AddressFilter::from_stored(text(i_allowed, allowed_ips)).to_strings();
+    if (i_last_addr == soci::i_ok) r.last_used_address = last_address;
+    if (i_last_agent == soci::i_ok) r.last_used_agent = last_agent;
+    if (i_reason == soci::i_ok) r.revoked_reason = revoked_reason;
+    r.leak_url = text(i_leak_url, leak_url);
+    r.leak_source = text(i_leak_source, leak_source);
     return r;
   }
 };
 
-std::optional<KeyRecord> select_key(soci::session& sql, long long clinic, long long id) {
+// `for_update`: on PostgreSQL the row stays locked until the transaction ends, so two
+// read-check-write transactions on one key take turns (SQLite's BEGIN IMMEDIATE already does).
+std::optional<KeyRecord> select_key(soci::session& sql, long long clinic, long long id,
+                                    bool for_update = false) {
   KeyRow row;
   soci::statement st(sql);
   row.bind(st);
@@ -67,7 +110,8 @@ std::optional<KeyRecord> select_key(soci::session& sql, long long clinic, long l
   st.exchange(soci::use(clinic));
   st.alloc();
   st.prepare(std::string("SELECT ") + kKeyColumns +
-             " FROM api_access_keys WHERE id = :id AND clinic_id = :clinic");
+             " FROM api_access_keys WHERE id = :id AND clinic_id = :clinic" +
+             (for_update && sql.get_backend_name() == "postgresql" ? " FOR UPDATE" : ""));
   st.define_and_bind();
   if (!st.execute(true)) return std::nullopt;
   return row.record();
@@ -76,18 +120,20 @@ std::optional<KeyRecord> select_key(soci::session& sql, long long clinic, long l
 void insert_event(soci::session& sql, long long clinic, long long key_id, const std::string& type,
                   const std::string& label, const std::string& preview,
                   const std::optional<Actor>& actor, long long at,
-                  std::optional<long long> related) {
+                  std::optional<long long> related, const std::string& detail = {}) {
   long long actor_id = actor ? actor->id : 0;
   std::string actor_name = actor ? actor->name : std::string();
-  soci::indicator i_actor = actor ? soci::i_ok : soci::i_null;
+  // An actor that is not a user (id 0, e.g. "leak report") keeps its name with a NULL id.
+  soci::indicator i_actor = actor && actor->id != 0 ? soci::i_ok : soci::i_null;
   soci::indicator i_actor_name = actor ? soci::i_ok : soci::i_null;
   long long rel = related.value_or(0);
   soci::indicator i_rel = related ? soci::i_ok : soci::i_null;
   sql << "INSERT INTO api_access_events (clinic_id, key_id, type, label, preview, actor_id, "
-         "actor_name, at, related_key_id) VALUES (:c, :k, :t, :l, :p, :ai, :an, :at, :r)",
+         "actor_name, at, related_key_id, detail) "
+         "VALUES (:c, :k, :t, :l, :p, :ai, :an, :at, :r, :d)",
       soci::use(clinic), soci::use(key_id), soci::use(type), soci::use(label), soci::use(preview),
       soci::use(actor_id, i_actor), soci::use(actor_name, i_actor_name), soci::use(at),
-      soci::use(rel, i_rel);
+      soci::use(rel, i_rel), soci::use(detail);
 }
 
 long long insert_key(soci::session& sql, const NewKey& k, std::optional<KeyId> rotated_from) {
@@ -96,14 +142,22 @@ long long insert_key(soci::session& sql, const NewKey& k, std::optional<KeyId> r
   soci::indicator i_exp = k.expires_at ? soci::i_ok : soci::i_null;
   soci::indicator i_from = rotated_from ? soci::i_ok : soci::i_null;
   const std::string scopes = join_scopes(k.scopes);
+  const std::string allowed = k.allowed.to_stored();
+  long long rate_req = k.rate_limit ? k.rate_limit->requests : 0;
+  long long rate_sec = k.rate_limit ? k.rate_limit->per_seconds : 0;
+  soci::indicator i_rate = k.rate_limit ? soci::i_ok : soci::i_null;
+  soci::indicator i_rate2 = i_rate;
   long long id = 0;
   // RETURNING works on PostgreSQL and on SQLite >= 3.35 (Debian 12 ships 3.40).
   sql << "INSERT INTO api_access_keys (clinic_id, label, scopes, key_hash, preview, created_by_id, "
-         "created_by_name, created_at, expires_at, rotated_from) "
-         "VALUES (:c, :l, :s, :h, :p, :bi, :bn, :ca, :e, :rf) RETURNING id",
+         "created_by_name, created_at, expires_at, rotated_from, description, allowed_ips, "
+         "rate_limit_requests, rate_limit_per_seconds) "
+         "VALUES (:c, :l, :s, :h, :p, :bi, :bn, :ca, :e, :rf, :d, :ips, :rr, :rs) RETURNING id",
       soci::use(clinic), soci::use(k.label), soci::use(scopes), soci::use(k.key_hash),
       soci::use(k.preview), soci::use(by_id), soci::use(k.created_by.name), soci::use(created),
-      soci::use(expires, i_exp), soci::use(from, i_from), soci::into(id);
+      soci::use(expires, i_exp), soci::use(from, i_from), soci::use(k.description),
+      soci::use(allowed), soci::use(rate_req, i_rate), soci::use(rate_sec, i_rate2),
+      soci::into(id);
   return id;
 }
 
@@ -124,7 +178,7 @@ std::vector<KeyRecord> KeyStore::list(host::ClinicId clinic_id) const {
   st.execute();
   while (st.fetch()) {
     out.push_back(row.record());
-    row.i_last = row.i_exp = row.i_rev = row.i_rev_by = row.i_rev_name = row.i_rot = soci::i_null;
+    row.reset();
   }
   return out;
 }
@@ -264,7 +318,7 @@ KeyPage KeyStore::query(host::ClinicId clinic_id, const KeyQuery& q, Micros now)
   while (st.fetch()) {
     page.keys.push_back(row.record());
     if (i_replaced == soci::i_ok) page.replaced_by[row.id] = replaced_by;
-    row.i_last = row.i_exp = row.i_rev = row.i_rev_by = row.i_rev_name = row.i_rot = soci::i_null;
+    row.reset();
     i_replaced = soci::i_null;
   }
   return page;
@@ -295,6 +349,10 @@ std::optional<std::pair<KeyRecord, KeyRecord>> KeyStore::rotate(
   if (!old) return std::nullopt;
   nk.label = old->label;
   nk.scopes = old->scopes;
+  nk.description = old->description;
+  nk.rate_limit = old->rate_limit;
+  std::string ignored;
+  nk.allowed = AddressFilter::parse(old->allowed_ips, ignored).value_or(AddressFilter{});
   const long long id = insert_key(*sql, nk, old->id);
   insert_event(*sql, nk.clinic_id, id, "rotated", nk.label, nk.preview, nk.created_by,
                nk.created_at, old->id);
@@ -338,13 +396,110 @@ std::optional<KeyRecord> KeyStore::revoke(host::ClinicId clinic, KeyId id, const
   return select_key(*sql, clinic, id);
 }
 
+namespace {
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::string rate_text(const std::optional<RateLimit>& r) {
+  if (!r) return "plan default";
+  return std::to_string(r->requests) + " per " + std::to_string(r->per_seconds) + " s";
+}
+
+std::string list_text(const std::vector<std::string>& v, const char* empty) {
+  if (v.empty()) return empty;
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+UpdateResult KeyStore::update(host::ClinicId clinic, KeyId id, const KeyUpdate& u, const Actor& by,
+                              Micros now) {
+  Lease sql(db_);
+  UpdateResult result;
+  {
+    WriteTransaction tx(*sql, db_.dialect());
+    auto rec = select_key(*sql, clinic, id, /*for_update=*/true);
+    if (!rec) return result;  // not_found
+    if (u.changes_rules() && rec->revoked_at) {
+      result.outcome = UpdateResult::Outcome::revoked;
+      result.key = std::move(rec);
+      return result;
+    }
+    if (u.scopes)
+      for (const auto& s : *u.scopes)
+        if (std::find(rec->scopes.begin(), rec->scopes.end(), s) == rec->scopes.end()) {
+          result.outcome = UpdateResult::Outcome::scope_widening;
+          result.detail = s;
+          result.key = std::move(rec);
+          return result;
+        }
+
+    KeyRecord next = *rec;
+    std::vector<std::string> changed;
+    if (u.label && *u.label != rec->label) {
+      changed.push_back("label: " + quoted(rec->label) + " -> " + quoted(*u.label));
+      next.label = *u.label;
+    }
+    if (u.description && *u.description != rec->description) {
+      changed.push_back(u.description->empty() ? "description removed" : "description changed");
+      next.description = *u.description;
+    }
+    if (u.scopes) {
+      // Kept in the key's own order, so an unchanged set compares equal.
+      std::vector<std::string> kept;
+      for (const auto& s : rec->scopes)
+        if (std::find(u.scopes->begin(), u.scopes->end(), s) != u.scopes->end()) kept.push_back(s);
+      if (kept != rec->scopes) {
+        changed.push_back("scopes: " + join_scopes(rec->scopes) + " -> " + join_scopes(kept));
+        next.scopes = std::move(kept);
+      }
+    }
+    if (u.rate_limit && *u.rate_limit != rec->rate_limit) {
+      changed.push_back("rate limit: " + rate_text(rec->rate_limit) + " -> " + rate_text(*u.rate_limit));
+      next.rate_limit = *u.rate_limit;
+    }
+    if (u.allowed && u.allowed->to_strings() != rec->allowed_ips) {
+      changed.push_back("allowed addresses: " + list_text(rec->allowed_ips, "anywhere") + " -> " +
+                        list_text(u.allowed->to_strings(), "anywhere"));
+      next.allowed_ips = u.allowed->to_strings();
+    }
+    if (!changed.empty()) {
+      const std::string scopes = join_scopes(next.scopes);
+      std::string allowed;
+      for (const auto& n : next.allowed_ips) allowed += (allowed.empty() ? "" : " ") + n;
+      long long rate_req = next.rate_limit ? next.rate_limit->requests : 0;
+      long long rate_sec = next.rate_limit ? next.rate_limit->per_seconds : 0;
+      soci::indicator i_rate = next.rate_limit ? soci::i_ok : soci::i_null, i_rate2 = i_rate;
+      long long kid = id;
+      // The database's trigger records scope, address and rate-limit changes in the change feed
+      // (sql/*/0003), so every host process refreshes what its request hook enforces.
+      sql->once << "UPDATE api_access_keys SET label = :l, description = :d, scopes = :s, "
+                   "allowed_ips = :ips, rate_limit_requests = :rr, rate_limit_per_seconds = :rs "
+                   "WHERE id = :id",
+          soci::use(next.label), soci::use(next.description), soci::use(scopes),
+          soci::use(allowed), soci::use(rate_req, i_rate), soci::use(rate_sec, i_rate2),
+          soci::use(kid);
+      for (const auto& c : changed) result.detail += (result.detail.empty() ? "" : "; ") + c;
+      insert_event(*sql, clinic, id, "updated", next.label, next.preview, by, now, std::nullopt,
+                   result.detail);
+    }
+    tx.commit();
+  }
+  result.outcome = UpdateResult::Outcome::updated;
+  result.key = select_key(*sql, clinic, id);
+  if (!result.key) result.outcome = UpdateResult::Outcome::not_found;  // deleted meanwhile
+  return result;
+}
+
 std::vector<KeyEvent> KeyStore::events(host::ClinicId clinic_id, std::size_t limit,
                                        std::optional<KeyId> key, std::size_t offset) const {
   Lease sql(db_);
   long long clinic = clinic_id, lim = static_cast<long long>(limit), off = static_cast<long long>(offset);
   long long kid = key.value_or(0);
   long long id = 0, key_id = 0, actor_id = 0, at = 0, related = 0;
-  std::string type, label, preview, actor_name;
+  std::string type, label, preview, actor_name, detail;
   soci::indicator i_actor = soci::i_null, i_actor_name = soci::i_null, i_rel = soci::i_null;
   soci::statement st(*sql);
   for (auto* into : {&id, &key_id}) st.exchange(soci::into(*into));
@@ -355,6 +510,7 @@ std::vector<KeyEvent> KeyStore::events(host::ClinicId clinic_id, std::size_t lim
   st.exchange(soci::into(actor_name, i_actor_name));
   st.exchange(soci::into(at));
   st.exchange(soci::into(related, i_rel));
+  st.exchange(soci::into(detail));
   st.exchange(soci::use(clinic));
   if (key) {
     st.exchange(soci::use(kid));
@@ -364,7 +520,7 @@ std::vector<KeyEvent> KeyStore::events(host::ClinicId clinic_id, std::size_t lim
   st.exchange(soci::use(off));
   st.alloc();
   st.prepare(std::string("SELECT id, key_id, type, label, preview, actor_id, actor_name, at, "
-                         "related_key_id FROM api_access_events WHERE clinic_id = :c") +
+                         "related_key_id, detail FROM api_access_events WHERE clinic_id = :c") +
              (key ? " AND (key_id = :k OR related_key_id = :k2)" : "") +
              " ORDER BY at DESC, id DESC LIMIT :lim OFFSET :off");
   st.define_and_bind();
@@ -380,6 +536,9 @@ std::vector<KeyEvent> KeyStore::events(host::ClinicId clinic_id, std::size_t lim
     ev.preview = preview;
     if (i_actor == soci::i_ok)
       ev.actor = Actor{actor_id, i_actor_name == soci::i_ok ? actor_name : ""};
+    else if (i_actor_name == soci::i_ok)
+      ev.actor = Actor{0, actor_name};  // not a user, e.g. "leak report"
+    ev.detail = detail;
     ev.at = at;
     if (i_rel == soci::i_ok) ev.related_key_id = related;
     out.push_back(std::move(ev));
@@ -434,15 +593,19 @@ std::size_t KeyStore::sweep_expired(Micros now_us) {
 
 std::optional<KeyState> KeyStore::state(KeyId key_id) const {
   Lease sql(db_);
-  long long id = key_id, revoked = 0, expires = 0;
-  soci::indicator i_rev = soci::i_null, i_exp = soci::i_null;
-  soci::statement st =
-      (sql->prepare << "SELECT revoked_at, expires_at FROM api_access_keys WHERE id = :id",
-       soci::into(revoked, i_rev), soci::into(expires, i_exp), soci::use(id));
+  long long id = key_id;
+  KeyStateRow row;
+  soci::statement st(*sql);
+  row.bind(st);
+  st.exchange(soci::use(id));
+  st.alloc();
+  st.prepare(std::string("SELECT ") + KeyStateRow::kColumns + " FROM api_access_keys WHERE id = :id");
+  st.define_and_bind();
   if (!st.execute(true)) return std::nullopt;
   KeyState s;
-  if (i_rev == soci::i_ok) s.revoked_at = revoked;
-  if (i_exp == soci::i_ok) s.expires_at = expires;
+  if (row.is_revoked()) s.revoked_at = row.revoked;
+  s.expires_at = row.expires_at();
+  s.rules = row.rules();
   return s;
 }
 

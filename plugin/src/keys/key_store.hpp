@@ -35,6 +35,9 @@ struct NewKey {
   Actor created_by;
   Micros created_at = 0;
   std::optional<Micros> expires_at;
+  std::string description;
+  std::optional<RateLimit> rate_limit;  // nullopt: the plan's default
+  AddressFilter allowed;                // empty: anywhere
 };
 
 // One page of a clinic's keys, as KeyStore::query finds them.
@@ -45,10 +48,38 @@ struct KeyPage {
   std::map<KeyId, std::string> replaced_by;
 };
 
-// The parts of a key that can change after creation, for the request hook's cache.
+// The parts of a key that can change after creation and that the request hook enforces.
 struct KeyState {
   std::optional<Micros> revoked_at;
   std::optional<Micros> expires_at;
+  KeyRules rules;
+};
+
+// What PATCH keys/{id} changes; an absent member stays as it is.
+struct KeyUpdate {
+  std::optional<std::string> label;
+  std::optional<std::string> description;
+  std::optional<std::vector<std::string>> scopes;      // must be a subset of the current ones
+  std::optional<std::optional<RateLimit>> rate_limit;  // set; the inner nullopt: plan default
+  std::optional<AddressFilter> allowed;
+
+  bool empty() const noexcept {
+    return !label && !description && !scopes && !rate_limit && !allowed;
+  }
+  // Scopes, rate limit or addresses: what the request hook enforces.
+  bool changes_rules() const noexcept { return scopes || rate_limit || allowed; }
+};
+
+struct UpdateResult {
+  enum class Outcome {
+    updated,         // `key` is the new state (also when nothing actually differed)
+    not_found,       // not a key of this clinic
+    scope_widening,  // `scopes` named a scope the key does not hold
+    revoked,         // the rules of a revoked key cannot change
+  };
+  Outcome outcome = Outcome::not_found;
+  std::optional<KeyRecord> key;
+  std::string detail;  // updated: what changed, in words ("" when nothing did)
 };
 
 class KeyStore {
@@ -73,6 +104,11 @@ class KeyStore {
   // Revokes the key and records the event, once: a second revoke returns the record unchanged
   // and records nothing. nullopt when `id` is not a key of `clinic`.
   std::optional<KeyRecord> revoke(host::ClinicId clinic, KeyId id, const Actor& by, Micros now);
+  // Applies `u` and records one "updated" event whose detail says what changed, in one
+  // transaction. Scopes only ever narrow (a wider key is a new key). Changing nothing records
+  // nothing.
+  UpdateResult update(host::ClinicId clinic, KeyId id, const KeyUpdate& u, const Actor& by,
+                      Micros now);
 
   // The clinic's audit trail, newest first, at most `limit` events after skipping `offset`.
   // With `key`: only the events of that key, its rotation into a new key included.

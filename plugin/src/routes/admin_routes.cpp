@@ -25,6 +25,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t kMaxLabel = 100;
+constexpr std::size_t kMaxDescription = 1000;
 constexpr std::int64_t kMaxGraceSeconds = 365LL * 86400;
 constexpr int kDefaultDays = 30, kMaxDays = 90;
 
@@ -173,6 +174,63 @@ std::optional<Micros> expiry_of(PluginContext& ctx, host::ClinicId clinic, const
   return t;
 }
 
+std::string description_of(const json::value& v) {
+  if (!v.is_string())
+    throw HttpError{400, "invalid_description", "\"description\" must be a string (\"\" for none)."};
+  std::string d(v.as_string());
+  if (count_code_points(d) > kMaxDescription || d.find('\0') != std::string::npos)
+    throw HttpError{400, "invalid_description",
+                    "The description must have at most 1000 characters and no NUL character."};
+  return d;
+}
+
+// {"requests": N, "per_seconds": S}, or null for the plan's default.
+std::optional<RateLimit> rate_limit_of(const json::value& v) {
+  if (v.is_null()) return std::nullopt;
+  const char* message =
+      "\"rate_limit\" must be null (the plan's default) or {\"requests\": N, \"per_seconds\": S} "
+      "with N from 1 to 1000000 and S from 1 to 86400.";
+  if (!v.is_object() || v.as_object().size() != 2) throw HttpError{400, "invalid_rate_limit", message};
+  auto whole = [&](const char* name, std::uint32_t max) -> std::uint32_t {
+    const json::value* n = v.as_object().if_contains(name);
+    if (n == nullptr) throw HttpError{400, "invalid_rate_limit", message};
+    if (n->is_int64() && n->as_int64() >= 1 && n->as_int64() <= max)
+      return static_cast<std::uint32_t>(n->as_int64());
+    if (n->is_uint64() && n->as_uint64() >= 1 && n->as_uint64() <= max)
+      return static_cast<std::uint32_t>(n->as_uint64());
+    throw HttpError{400, "invalid_rate_limit", message};
+  };
+  return RateLimit{whole("requests", RateLimit::kMaxRequests),
+                   whole("per_seconds", RateLimit::kMaxPerSeconds)};
+}
+
+// ["203.0.113.0/24", "2001:db8::/32", ...]; [] = anywhere.
+AddressFilter allowed_ips_of(const json::value& v) {
+  if (!v.is_array())
+    throw HttpError{400, "invalid_allowed_ips",
+                    "\"allowed_ips\" must be an array of IP addresses or CIDR networks ([] = anywhere)."};
+  std::vector<std::string> entries;
+  for (const auto& e : v.as_array()) {
+    if (!e.is_string())
+      throw HttpError{400, "invalid_allowed_ips",
+                      "\"allowed_ips\" must be an array of IP addresses or CIDR networks."};
+    entries.emplace_back(e.as_string());
+  }
+  std::string error;
+  auto f = AddressFilter::parse(entries, error);
+  if (!f) throw HttpError{400, "invalid_allowed_ips", error};
+  return *f;
+}
+
+// Refuses members a route does not know, so a misspelt field never passes silently.
+void only_members(const json::object& body, std::initializer_list<std::string_view> known) {
+  for (const auto& kv : body)
+    if (std::find(known.begin(), known.end(), kv.key()) == known.end()) {
+      std::string name(kv.key().substr(0, 64));
+      throw HttpError{400, "unknown_field", "Unknown field \"" + name + "\"."};
+    }
+}
+
 // A fresh key for `clinic`; the secret goes into `secret` and nowhere else.
 NewKey new_key(PluginContext& ctx, const host::RouteRequest& req, std::string& secret) {
   Botan::System_RNG rng;
@@ -231,6 +289,9 @@ host::Response create_key(PluginContext& ctx, const host::RouteRequest& req) {
   k.label = std::move(label);
   k.scopes = std::move(scopes);
   k.expires_at = expires;
+  if (const json::value* d = body.if_contains("description")) k.description = description_of(*d);
+  if (const json::value* r = body.if_contains("rate_limit")) k.rate_limit = rate_limit_of(*r);
+  if (const json::value* a = body.if_contains("allowed_ips")) k.allowed = allowed_ips_of(*a);
   const KeyRecord rec = ctx.keys.create(k);
   ctx.host.log().write(host::LogLevel::info,
                        "API key " + rec.preview + " (id " + std::to_string(rec.id) +
@@ -281,6 +342,47 @@ host::Response rotate_key(PluginContext& ctx, const host::RouteRequest& req) {
                            std::to_string(pair->first.id) + ") by user " +
                            std::to_string(req.user.id));
   return created(ctx, pair->first, secret, &pair->second);
+}
+
+// PATCH keys/{id}: any of label, description, scopes (narrower only), rate_limit, allowed_ips.
+host::Response update_key(PluginContext& ctx, const host::RouteRequest& req) {
+  const KeyId id = key_id_param(req);
+  const json::object body = parse_object(req.body, false);
+  only_members(body, {"label", "description", "scopes", "rate_limit", "allowed_ips"});
+  KeyUpdate u;
+  if (body.contains("label")) u.label = label_of(body);
+  if (const json::value* d = body.if_contains("description")) u.description = description_of(*d);
+  if (const json::value* s = body.if_contains("scopes")) {
+    if (s->is_null())
+      throw HttpError{400, "invalid_json", "\"scopes\" must be an array of scope names."};
+    u.scopes = scopes_of(ctx, body);
+  }
+  if (const json::value* r = body.if_contains("rate_limit")) u.rate_limit = rate_limit_of(*r);
+  if (const json::value* a = body.if_contains("allowed_ips")) u.allowed = allowed_ips_of(*a);
+  if (u.empty())
+    throw HttpError{400, "nothing_to_change",
+                    "Send at least one of label, description, scopes, rate_limit, allowed_ips."};
+  // Narrowing what a key may do is always allowed, also when the plan lapsed; only creating
+  // and rotating keys need the plan.
+  UpdateResult r = ctx.keys.update(req.user.clinic_id, id, u, actor_of(req), ctx.now_seconds());
+  switch (r.outcome) {
+    case UpdateResult::Outcome::not_found: not_found();
+    case UpdateResult::Outcome::scope_widening:
+      throw HttpError{400, "scope_widening",
+                      "A key's scopes can only be reduced; \"" + r.detail.substr(0, 64) +
+                          "\" is not one of this key's scopes. For wider access, generate a new key."};
+    case UpdateResult::Outcome::revoked:
+      throw HttpError{409, "key_revoked",
+                      "This key is revoked: its scopes, rate limit and addresses can no longer "
+                      "change (its label and description can)."};
+    case UpdateResult::Outcome::updated: break;
+  }
+  if (u.changes_rules()) ctx.key_rules_changed(id);  // enforced here before we answer
+  if (!r.detail.empty())
+    ctx.host.log().write(host::LogLevel::info, "API key " + r.key->preview + " (id " +
+                                                   std::to_string(id) + ") updated by user " +
+                                                   std::to_string(req.user.id));
+  return json_response(200, json::object{{"key", to_json(*r.key, ctx.now())}});
 }
 
 // GET events?key_id=&limit=&offset=: newest first; key_id narrows to one key's history.
@@ -355,6 +457,9 @@ std::vector<host::RouteSpec> make_admin_routes(std::shared_ptr<PluginContext> ct
       {"GET", "keys", perm, "List the clinic's API keys", guarded(ctx, &list_keys)},
       {"POST", "keys", perm, "Create an API key (the secret is returned once)",
        guarded(ctx, &create_key)},
+      {"PATCH", "keys/{id}", perm,
+       "Change an API key's label, description, rate limit or allowed addresses, or reduce its scopes",
+       guarded(ctx, &update_key)},
       {"POST", "keys/{id}/revoke", perm, "Revoke an API key", guarded(ctx, &revoke_key)},
       {"POST", "keys/{id}/rotate", perm, "Replace an API key, optionally with a grace period",
        guarded(ctx, &rotate_key)},

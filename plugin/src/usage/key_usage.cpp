@@ -38,6 +38,34 @@ void KeyUsage::record(Micros now, int status) noexcept {
   }
 }
 
+void KeyUsage::note_client(std::string_view address, std::string_view user_agent) noexcept {
+  user_agent = user_agent.substr(0, ClientSeen::kMaxAgent);
+  const std::uint64_t h =
+      (std::hash<std::string_view>{}(address) * 0x9E3779B97F4A7C15ull ^
+       std::hash<std::string_view>{}(user_agent)) | 1;  // never 0, which means "none yet"
+  if (client_hash_.load(std::memory_order_relaxed) == h) return;
+  std::unique_lock lock(client_mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  try {
+    client_.address.assign(address);
+    client_.user_agent.assign(user_agent);
+    // Stored as text on both dialects: keep it printable ASCII so it is always valid UTF-8.
+    for (char& c : client_.user_agent)
+      if (c < 0x20 || c > 0x7E) c = '?';
+    client_changed_ = true;
+    client_hash_.store(h, std::memory_order_relaxed);
+  } catch (...) {
+    // Out of memory: this client goes unrecorded; the next request tries again.
+  }
+}
+
+std::optional<ClientSeen> KeyUsage::take_client() {
+  std::lock_guard guard(client_mutex_);
+  if (!client_changed_) return std::nullopt;
+  client_changed_ = false;
+  return client_;
+}
+
 void KeyUsage::collect(std::int64_t key_id, std::vector<UsageDelta>& out) {
   std::lock_guard guard(mutex_);
   for (auto& d : periods_) {

@@ -21,6 +21,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/time_format.hpp"
@@ -41,6 +44,13 @@ struct PeriodCounters {
   // Owned by the flusher (serialised by its mutex).
   std::uint64_t flushed_requests = 0, flushed_client_errors = 0, flushed_server_errors = 0;
   std::chrono::steady_clock::time_point retired_since{};
+};
+
+// Where a key's request came from: the client address and the User-Agent (printable ASCII,
+// at most kMaxAgent characters; anything else becomes '?').
+struct ClientSeen {
+  static constexpr std::size_t kMaxAgent = 256;
+  std::string address, user_agent;
 };
 
 // Not-yet-persisted counts of one key: collected per quarter (`period`), written per day of the
@@ -66,6 +76,13 @@ class KeyUsage {
   // Frees blocks of past quarters that are fully flushed and were retired more than `after` ago.
   void prune(std::chrono::steady_clock::time_point now, std::chrono::seconds after);
 
+  // Hot path, every request that presented this key: who sent it. Costs two string hashes
+  // when the client is the same as last time; a different client takes a mutex (never waits:
+  // if another request holds it, that request's client is as recent as this one).
+  void note_client(std::string_view address, std::string_view user_agent) noexcept;
+  // Flusher side: the last client, if it changed since the previous call.
+  std::optional<ClientSeen> take_client();
+
   // The newest response time seen (0: none since the plugin started), and the flusher's record
   // of what it has persisted.
   Micros last_used() const noexcept { return last_used_.load(std::memory_order_relaxed); }
@@ -78,6 +95,10 @@ class KeyUsage {
   std::atomic<Micros> last_used_{0};
   std::mutex mutex_;  // guards periods_
   std::vector<std::unique_ptr<PeriodCounters>> periods_;
+  std::atomic<std::uint64_t> client_hash_{0};  // of the last client noted; 0: none
+  std::mutex client_mutex_;                    // guards the two below
+  ClientSeen client_;
+  bool client_changed_ = false;
 };
 
 }  // namespace mdp::api_access

@@ -32,8 +32,9 @@ std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
       b.deltas[i].day = z->second->day_of(period_start(b.deltas[i].period));
     }
     const Micros lu = e->usage.last_used();
-    if (lu > e->usage.flushed_last_used) {
-      b.last_used.emplace_back(e->key_id, lu);
+    auto client = e->usage.take_client();
+    if (lu > e->usage.flushed_last_used || client) {
+      b.last_used.push_back(LastUse{e->key_id, lu, std::move(client)});
       e->usage.flushed_last_used = lu;
     }
   }

@@ -55,7 +55,7 @@ class UsageFlusher {
   struct Batch {
     std::string id;
     std::vector<UsageDelta> deltas;
-    std::vector<std::pair<KeyId, Micros>> last_used;
+    std::vector<LastUse> last_used;
   };
   std::optional<Batch> claim();  // under mutex_: moves pending counts into a new batch
   bool send(const Batch& b);     // under mutex_: false on failure (logged)

@@ -35,7 +35,7 @@ std::vector<DayUsage> dense(DayNumber from, DayNumber to) {
 }  // namespace
 
 bool UsageStore::write_batch(const std::string& batch_id, const std::vector<UsageDelta>& deltas,
-                             const std::vector<std::pair<KeyId, Micros>>& last_used) {
+                             const std::vector<LastUse>& last_used) {
   Lease sql(db_);
   WriteTransaction tx(*sql, db_.dialect());
   long long seen = 0;
@@ -73,10 +73,21 @@ bool UsageStore::write_batch(const std::string& batch_id, const std::vector<Usag
         (sql->prepare << "UPDATE api_access_keys SET last_used_at = :at WHERE id = :k "
                          "AND (last_used_at IS NULL OR last_used_at < :at2)",
          soci::use(at), soci::use(key_id), soci::use(at));
-    for (const auto& [k, t] : last_used) {
-      key_id = k;
-      at = t;
-      touch.execute(true);
+    // The client is written unless another process recorded a later use meanwhile.
+    std::string address, agent;
+    soci::statement from =
+        (sql->prepare << "UPDATE api_access_keys SET last_used_address = :a, last_used_agent = :u "
+                         "WHERE id = :k AND (last_used_at IS NULL OR last_used_at <= :at)",
+         soci::use(address), soci::use(agent), soci::use(key_id), soci::use(at));
+    for (const auto& u : last_used) {
+      key_id = u.key_id;
+      at = u.at;
+      if (at > 0) touch.execute(true);
+      if (u.client) {
+        address = u.client->address;
+        agent = u.client->user_agent;
+        from.execute(true);
+      }
     }
   }
   tx.commit();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,14 @@
 #include "usage/key_usage.hpp"
 
 namespace mdp::api_access {
+
+// A key's last use as one process saw it: the newest second it answered (0: no response yet)
+// and, when it changed, the client of its latest request.
+struct LastUse {
+  KeyId key_id = 0;
+  Micros at = 0;
+  std::optional<ClientSeen> client;
+};
 
 struct DayUsage {
   DayNumber day = 0;
@@ -30,7 +39,7 @@ class UsageStore {
   // recorded (an earlier attempt committed but its answer was lost), writes nothing and returns
   // false. Throws on failure; the caller retries with the same id.
   bool write_batch(const std::string& batch_id, const std::vector<UsageDelta>& deltas,
-                   const std::vector<std::pair<KeyId, Micros>>& last_used);
+                   const std::vector<LastUse>& last_used);
   // Forgets batch ids recorded before `before` (wall clock): retries happen within seconds.
   void trim_batches(Micros before);
 
