@@ -32,7 +32,8 @@ else
   symbols=$(nm "$lib")
   for t in "${targets[@]}"; do
     addr=$(printf '%016x' "$((16#$t))")
-    name=$(awk -v a="$addr" '$1 == a && !found {print $3; found = 1}' <<<"$symbols")
+    # Compared as strings: awk reads an address like 000000000000e440 as the number 0e440 = 0.
+    name=$(awk -v a="$addr" '($1 "") == (a "") && !found {print $3; found = 1}' <<<"$symbols")
     if [[ "$name" != "frame_dummy" ]]; then
       echo "FAIL: $lib runs ${name:-code at 0x$t} when it is loaded (a global constructor)"
       fail=1
