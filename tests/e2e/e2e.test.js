@@ -241,6 +241,55 @@ test('Generate with an expiry: in 90 days, or on a date the admin picks, working
   assert.equal(picked.expires_at, `${dayAfter(lastDay, 1)}T00:00:00Z`);
 });
 
+test('Edit: label, description, fewer scopes (never more), rate limit and allowed addresses, in the Activity view', STEP, async () => {
+  const page = admin.page;
+  const s = await h.session('owner@brightsmiles.test');
+  const made = (await s.call('POST', 'keys', { label: 'Edit me', scopes: ['read', 'appointments:write'] })).body;
+  await page.reload();
+  const row = keyRow(page, made.key.preview);
+  await row.getByRole('button', { name: 'Edit' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit \u201CEdit me\u201D' });
+  await dialog.waitFor({ state: 'visible' });
+  await assertAccessible(page, 'edit modal');
+  // Only the key's own scopes are offered: a wider key is a new key.
+  assert.equal(await dialog.getByLabel('Write patients (patients:write)').count(), 0);
+  assert.equal(await dialog.getByLabel('Label').inputValue(), 'Edit me');
+  // An address that is not one is refused by the plugin; the form stays open and says why.
+  await dialog.getByLabel('Allowed addresses').fill('not-an-address');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await dialog.locator('.form-error:not([hidden])').waitFor();
+  assert.equal(await dialog.isVisible(), true);
+
+  await dialog.getByLabel('Label').fill('Edited widget key');
+  await dialog.getByLabel('Description').fill('Booking widget on the website; ask Sam.');
+  await dialog.getByLabel('Write appointments (appointments:write)').uncheck();
+  await dialog.getByLabel('600 requests per minute').check();
+  await dialog.getByLabel('Allowed addresses').fill('203.0.113.0/24\n2001:db8::/32');
+  await Promise.all([page.waitForEvent('load'), dialog.getByRole('button', { name: 'Save changes' }).click()]);
+
+  const key = (await s.call('GET', 'keys')).body.keys.find((k) => k.id === made.key.id);
+  assert.equal(key.label, 'Edited widget key');
+  assert.equal(key.description, 'Booking widget on the website; ask Sam.');
+  assert.deepEqual(key.scopes, ['read']);
+  assert.deepEqual(key.rate_limit, { requests: 600, per_seconds: 60 });
+  assert.deepEqual(key.allowed_ips, ['203.0.113.0/24', '2001:db8::/32']);
+  const text = await keyRow(page, made.key.preview).textContent();
+  assert.match(text, /Edited widget key/);
+  assert.match(text, /Booking widget on the website; ask Sam\./);
+  assert.match(text, /Rate limit: 600 requests per minute/);
+  assert.match(text, /From 203\.0\.113\.0\/24 and 1 more/);
+  assert.doesNotMatch(text, /Write appointments/);
+
+  // Back to the plan's default sends null; the Activity view lists the edits.
+  await keyRow(page, made.key.preview).getByRole('button', { name: 'Edit' }).click();
+  await page.locator('dialog[open]').getByLabel("Your plan's default").check();
+  await Promise.all([page.waitForEvent('load'), page.locator('dialog[open]').getByRole('button', { name: 'Save changes' }).click()]);
+  assert.equal((await s.call('GET', 'keys')).body.keys.find((k) => k.id === made.key.id).rate_limit, null);
+  await page.goto(`/settings/integrations/api-keys?view=activity&key=${made.key.id}`);
+  assert.equal(await page.locator('tbody tr', { hasText: 'Edited' }).count(), 2);
+  await page.goto('/settings/integrations/api-keys');
+});
+
 test('usage over days: the 30-day chart, the error rate and a spike mark (test clock moves the days)', STEP, async () => {
   const page = admin.page;
   // Five quiet days for the widget key, then a day far above them.

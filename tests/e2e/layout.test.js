@@ -80,6 +80,12 @@ for (const width of widths) {
       await assertAccessible(page, `generate modal (${width}, ${colorScheme})`);
       await page.keyboard.press('Escape');
 
+      await widget.getByRole('button', { name: 'Edit' }).click();
+      await page.locator('dialog[open]').waitFor({ state: 'visible' });
+      await assertWithinWidth(page, 'dialog[open]', 'edit modal');
+      await assertAccessible(page, `edit modal (${width}, ${colorScheme})`);
+      await page.keyboard.press('Escape');
+
       await widget.getByRole('button', { name: 'Rotate' }).click();
       await page.locator('dialog[open]').waitFor({ state: 'visible' });
       await assertWithinWidth(page, 'dialog[open]', 'rotate modal');

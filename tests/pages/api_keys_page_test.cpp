@@ -160,6 +160,74 @@ TEST(ApiKeysPage, DaysAndTimesFollowTheClinicsTimeZone) {
   EXPECT_NE(json::serialize(expiry.at("hint")).find("(Pacific/Auckland)"), std::string::npos);
 }
 
+// Edit: label and description as they are, only the key's own scopes (unticking reduces them;
+// nothing wider is offered), the rate limit and the allowed addresses; all through PATCH.
+TEST(ApiKeysPage, EditOffersOnlyNarrowerScopesAndShowsLimitsAndWhereFrom) {
+  auto k = key(7, "Widget", kNow - kDay);
+  k.scopes = {"read", "appointments:write"};
+  k.description = "Booking widget on the website; ask Sam.";
+  k.rate_limit = RateLimit{600, 60};
+  k.allowed_ips = {"203.0.113.0/24", "2001:db8::/32"};
+  k.last_used_at = kNow - 3600 * kMicrosPerSecond;
+  k.last_used_address = "203.0.113.7";
+  k.last_used_agent = "PowerBI/2.1 (Windows)";
+  auto vm = build_api_keys_view_model(input({k}));
+  EXPECT_EQ(mdp::devhost::render::validate_view_model(vm), "");
+  EXPECT_NE(json::serialize(first_row(vm).at("actions")).find("\"opens\":\"edit-7\""), std::string::npos);
+  const json::object* edit = nullptr;
+  for (const auto& m : vm.at("modals").as_array())
+    if (m.at("id") == "edit-7") edit = &m.as_object();
+  ASSERT_NE(edit, nullptr);
+  const auto& form = edit->at("children").as_array()[0].as_object();
+  EXPECT_EQ(form.at("action").at("method"), "PATCH");
+  EXPECT_EQ(form.at("action").at("route"), "keys/7");
+  const auto& f = form.at("fields").as_array();
+  EXPECT_EQ(f[0].at("value"), "Widget");
+  EXPECT_EQ(f[1].at("value"), "Booking widget on the website; ask Sam.");
+  const auto& scopes = f[2].at("options").as_array();
+  ASSERT_EQ(scopes.size(), 2u);  // the key's own, never patients:write
+  EXPECT_EQ(scopes[1].at("value"), "appointments:write");
+  EXPECT_EQ(scopes[1].at("checked"), true);
+  EXPECT_FALSE(has(*edit, "patients:write"));
+  EXPECT_EQ(f[3].at("send_null"), true);
+  EXPECT_NE(json::serialize(f[3]).find(R"({"value":{"requests":600,"per_seconds":60},"label":"600 requests per minute","checked":true})"),
+            std::string::npos) << json::serialize(f[3]);
+  EXPECT_EQ(f[4].at("list"), true);
+  EXPECT_EQ(f[4].at("value"), "203.0.113.0/24\n2001:db8::/32");
+
+  EXPECT_NE(cell(vm, "key").find("Booking widget on the website; ask Sam."), std::string::npos);
+  EXPECT_NE(cell(vm, "scopes").find("Rate limit: 600 requests per minute"), std::string::npos);
+  EXPECT_NE(cell(vm, "scopes").find(R"("text":"From 203.0.113.0/24 and 1 more","tone":"muted","title":"Allowed addresses: 203.0.113.0/24, 2001:db8::/32")"),
+            std::string::npos) << cell(vm, "scopes");
+  EXPECT_NE(cell(vm, "last_used").find("from 203.0.113.7"), std::string::npos);
+  EXPECT_NE(cell(vm, "last_used").find("PowerBI/2.1 (Windows)"), std::string::npos);
+
+  // A custom limit set through the API stays a choice of its own.
+  k.rate_limit = RateLimit{5, 90};
+  vm = build_api_keys_view_model(input({k}));
+  EXPECT_TRUE(has(vm, R"x("label":"5 requests per 90 seconds (current)","checked":true)x"));
+  k.rate_limit.reset();
+  vm = build_api_keys_view_model(input({k}));
+  EXPECT_TRUE(has(vm, R"({"value":null,"label":"Your plan's default","checked":true})"));
+  EXPECT_TRUE(has(vm, "Rate limit: plan default"));
+}
+
+TEST(ApiKeysPage, AKeyRevokedOnALeakReportSaysWhereItWasFound) {
+  auto k = key(7, "Widget", kNow - 10 * kDay);
+  k.revoked_at = kNow - 3600 * kMicrosPerSecond;
+  k.revoked_reason = "leak_report";
+  k.leak_url = "https://github.com/example/site/blob/main/config.js";
+  k.leak_source = "GitHub secret scanning";
+  auto in = input({k});
+  in.query.filter = KeyFilter::revoked;
+  auto vm = build_api_keys_view_model(in);
+  EXPECT_EQ(mdp::devhost::render::validate_view_model(vm), "");
+  EXPECT_NE(cell(vm, "status").find("Revoked 1 hour ago because it was reported leaked"), std::string::npos) << cell(vm, "status");
+  EXPECT_NE(cell(vm, "status").find("Found at https://github.com/example/site/blob/main/config.js (reported by GitHub secret scanning)"),
+            std::string::npos);
+  EXPECT_FALSE(first_row(vm).contains("actions"));
+}
+
 TEST(ApiKeysPage, ListsEveryKeyWithWhoWhenScopesPreviewAndStatus) {
   auto k = key(7, "Power BI sync", kNow - 3 * kDay);
   k.scopes = {"read", "appointments:write"};

@@ -186,6 +186,69 @@ json::object generate_modal(const std::vector<host::ApiScope>& scopes, const Api
           {"children", json::array{std::move(form)}}};
 }
 
+// "600 requests per minute", "10 requests per second", "5 requests per 90 seconds".
+std::string rate_limit_text(const RateLimit& r) {
+  const std::string n = plural(r.requests, "request", "requests");
+  if (r.per_seconds == 1) return n + " per second";
+  if (r.per_seconds == 60) return n + " per minute";
+  if (r.per_seconds == 3600) return n + " per hour";
+  if (r.per_seconds == 86'400) return n + " per day";
+  return n + " per " + std::to_string(r.per_seconds) + " seconds";
+}
+
+// Edit: label, description, fewer scopes (never more: a wider key is a new key), the rate limit
+// and the addresses the key may be used from, all through PATCH keys/{id}.
+json::object edit_modal(const KeyRecord& k) {
+  const std::string id = std::to_string(k.id);
+  json::array scope_options;
+  for (const auto& sc : k.scopes)
+    scope_options.push_back(json::object{{"value", sc}, {"label", scope_label(sc)}, {"checked", true}});
+  static const RateLimit kPresets[] = {{60, 60}, {600, 60}, {10'000, 3600}};
+  json::array limits{json::object{{"value", nullptr}, {"label", "Your plan's default"}}};
+  bool known = !k.rate_limit;
+  for (const auto& r : kPresets) {
+    json::object o{{"value", json::object{{"requests", r.requests}, {"per_seconds", r.per_seconds}}},
+                   {"label", rate_limit_text(r)}};
+    if (k.rate_limit && *k.rate_limit == r) {
+      o["checked"] = true;
+      known = true;
+    }
+    limits.push_back(std::move(o));
+  }
+  if (!known)  // a limit set through the API keeps its own choice
+    limits.push_back(json::object{{"value", json::object{{"requests", k.rate_limit->requests}, {"per_seconds", k.rate_limit->per_seconds}}},
+                                  {"label", rate_limit_text(*k.rate_limit) + " (current)"}, {"checked", true}});
+  if (!k.rate_limit) limits[0].as_object()["checked"] = true;
+  std::string ips;
+  for (const auto& a : k.allowed_ips) ips += (ips.empty() ? "" : "\n") + a;
+  json::object form{
+      {"type", "form"},
+      {"id", "edit-form-" + id},
+      {"submit_label", "Save changes"},
+      {"action", json::object{{"method", "PATCH"}, {"route", "keys/" + id}}},
+      {"fields", json::array{
+           json::object{{"type", "text"}, {"name", "label"}, {"label", "Label"}, {"required", true},
+                        {"max_length", 100}, {"value", k.label}},
+           json::object{{"type", "textarea"}, {"name", "description"}, {"label", "Description"},
+                        {"max_length", 1000}, {"value", k.description},
+                        {"hint", "Optional: what uses the key and whom to ask about it."}},
+           json::object{{"type", "choice"}, {"name", "scopes"}, {"label", "Scopes"}, {"multiple", true},
+                        {"min_selected", 1},
+                        {"hint", "You can only remove scopes here: a key never gains access. For more access, generate a new key."},
+                        {"options", std::move(scope_options)}},
+           json::object{{"type", "choice"}, {"name", "rate_limit"}, {"label", "Rate limit"}, {"multiple", false},
+                        {"send_null", true}, {"options", std::move(limits)}},
+           json::object{{"type", "textarea"}, {"name", "allowed_ips"}, {"label", "Allowed addresses"}, {"list", true},
+                        {"value", ips}, {"placeholder", "e.g. 203.0.113.0/24"},
+                        {"hint", "IPv4 or IPv6 addresses or networks (CIDR), one per line, at most 32. "
+                                 "Leave empty to allow any address."}}}}};
+  return {{"type", "modal"},
+          {"id", "edit-" + id},
+          {"title", "Edit " + quoted(k.label)},
+          {"description", "Changes apply at once. The key itself stays the same."},
+          {"children", json::array{std::move(form)}}};
+}
+
 json::object rotate_modal(const KeyRecord& k) {
   const std::string id = std::to_string(k.id);
   json::array options{
@@ -435,9 +498,11 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     const Spike spike = detect_spike(days, in.zone.day_of(k.created_at));
 
     // Key: label and masked preview.
-    json::array key_cell{text(k.label), text(k.preview, "muted", "Masked preview: the full key was shown once, when it was generated."),
+    json::array key_cell{text(k.label), text(k.preview, "muted", "Masked preview: the full key was shown once, when it was generated.")};
+    if (!k.description.empty()) key_cell.push_back(text(k.description, "muted"));
+    key_cell.push_back(
                          json::object{{"type", "link"}, {"text", "Activity"},
-                                      {"query", json::object{{"view", "activity"}, {"key", std::to_string(k.id)}}}}};
+                                      {"query", json::object{{"view", "activity"}, {"key", std::to_string(k.id)}}}});
 
     json::array scopes_cell;
     for (const auto& s : k.scopes) {
@@ -445,12 +510,32 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
       scopes_cell.push_back(badge(words, s == kReadScope ? "info" : "warning"));
       if (words != s) scopes_cell.push_back(text(s, "muted"));  // the raw name, as the API and docs spell it
     }
+    scopes_cell.push_back(text("Rate limit: " + (k.rate_limit ? rate_limit_text(*k.rate_limit) : std::string("plan default"))));
+    if (k.allowed_ips.empty()) {
+      scopes_cell.push_back(text("From any address", "muted"));
+    } else {
+      std::string all;
+      for (const auto& a : k.allowed_ips) all += (all.empty() ? "" : ", ") + a;
+      std::string shown = "From " + k.allowed_ips[0];
+      if (k.allowed_ips.size() > 1) shown += " and " + plural(static_cast<std::int64_t>(k.allowed_ips.size() - 1), "more", "more");
+      scopes_cell.push_back(text(shown, "muted", "Allowed addresses: " + all));
+    }
 
     json::array created_cell{text("by " + k.created_by.name), time_part(k.created_at, in)};
 
     json::value last_used;
-    if (k.last_used_at) last_used = time_part(*k.last_used_at, in);
-    else last_used = text("never", "muted");
+    if (k.last_used_at) {
+      json::array lu{time_part(*k.last_used_at, in)};
+      if (k.last_used_address && !k.last_used_address->empty()) lu.push_back(text("from " + *k.last_used_address));
+      if (k.last_used_agent && !k.last_used_agent->empty()) {
+        std::string agent = *k.last_used_agent;
+        if (agent.size() > 60) agent = agent.substr(0, 57) + "...";
+        lu.push_back(text(agent, "muted", "User agent: " + *k.last_used_agent));
+      }
+      last_used = std::move(lu);
+    } else {
+      last_used = text("never", "muted");
+    }
 
     // Status and the marks the guide asks an admin to act on.
     json::array status_cell;
@@ -458,10 +543,19 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
       case KeyStatus::active: status_cell.push_back(badge("Active", "success", "check")); break;
       case KeyStatus::expired: status_cell.push_back(badge("Expired", "neutral", nullptr, "Expired " + relative_time(*k.expires_at, now) + ".")); break;
       case KeyStatus::revoked: {
+        // Revoked by an admin, or on a leak report (then where the key was found).
+        const bool leaked = k.revoked_reason && *k.revoked_reason == "leak_report";
         std::string why = "Revoked " + relative_time(*k.revoked_at, now);
-        if (k.revoked_by && !k.revoked_by->name.empty()) why += " by " + k.revoked_by->name;
+        if (leaked) why += " because it was reported leaked";
+        else if (k.revoked_by && !k.revoked_by->name.empty()) why += " by " + k.revoked_by->name;
         status_cell.push_back(badge("Revoked", "danger", nullptr, why + "."));
         status_cell.push_back(text(why, "muted"));
+        if (leaked) {
+          std::string where = k.leak_url.empty() ? std::string("Reported leaked") : "Found at " + k.leak_url;
+          if (!k.leak_source.empty()) where += " (reported by " + k.leak_source + ")";
+          status_cell.push_back(badge("Leaked", "danger", "warning", where + "."));
+          status_cell.push_back(text(where, "danger"));
+        }
         break;
       }
     }
@@ -532,6 +626,8 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
       json::array actions;
       // A key already replaced is on its way out: revoke it, don't rotate it again.
       const bool replaced = replaced_by.count(k.id) != 0;
+      actions.push_back(json::object{{"type", "button"}, {"label", "Edit"}, {"opens", "edit-" + std::to_string(k.id)}});
+      modals.push_back(edit_modal(k));
       if (!replaced)
         actions.push_back(json::object{{"type", "button"}, {"label", "Rotate"}, {"opens", "rotate-" + std::to_string(k.id)}});
       actions.push_back(json::object{
