@@ -226,6 +226,23 @@ TEST_P(HttpTest, EveryHookDecision) {
   EXPECT_EQ(write.status, 201) << write.body;
 }
 
+// Every error body links its catalogue entry; the link is a page the plugin serves to anyone.
+TEST_P(HttpTest, ErrorBodiesLinkThePublicCataloguePage) {
+  const auto owner = login(kOwner);
+  const auto refused = http_->get("/api/v1/patients");
+  const auto bad = admin_post(owner, kKeys, R"({"label":""})");
+  for (const auto* r : {&refused, &bad}) {
+    const std::string c = code(*r);
+    const std::string doc(parse(*r).at("error").at("doc").as_string());
+    EXPECT_EQ(doc, "/plugins/api-access/errors#" + c);
+    // No session, no cookie: integrators follow the link from their own logs.
+    const auto page = http_->get(doc.substr(0, doc.find('#')));
+    ASSERT_EQ(page.status, 200);
+    EXPECT_EQ(page.header("Content-Type").rfind("text/html", 0), 0u) << page.header("Content-Type");
+    EXPECT_NE(page.body.find("id=\"" + c + "\""), std::string::npos) << c;
+  }
+}
+
 TEST_P(HttpTest, ExpiryTakesEffectOnTheNextRequest) {
   const auto owner = login(kOwner);
   const Micros now = clock_now();

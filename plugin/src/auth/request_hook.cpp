@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <botan/mem_ops.h>
 
+#include "errors/error_catalogue.hpp"
 #include "plugin_context.hpp"
 #include "util/json_error.hpp"
 
@@ -67,12 +68,13 @@ constexpr std::array<std::string_view, 12> kKeyParams = {
     "api_key", "apikey", "api-key", "x-api-key", "x_api_key", "key",
     "token", "access_token", "auth_token", "bearer", "authorization", "api_token"};
 
-// {"error":{"code":"insufficient_scope","message":"...","scope":"<the scope>"}}
+// {"error":{"code":"insufficient_scope","message":"...","doc":"...","scope":"<the scope>"}}
 std::string scope_error(std::string_view scope) {
   boost::json::object err;
   err["code"] = "insufficient_scope";
   err["message"] = "This API key lacks the scope '" + std::string(scope) +
                    "' that this request needs. A clinic admin can create a key with it.";
+  err["doc"] = error_doc_ref("insufficient_scope");
   err["scope"] = scope;
   return boost::json::serialize(boost::json::object{{"error", std::move(err)}});
 }
@@ -106,28 +108,15 @@ bool query_holds_key(std::string_view q) noexcept {
 
 RequestHook::RequestHook(std::shared_ptr<PluginContext> ctx)
     : ctx_(std::move(ctx)),
-      missing_(error_body("missing_api_key",
-                          "This API needs an API key: send it as 'Authorization: Bearer <key>' "
-                          "or 'X-API-Key: <key>'.")),
-      invalid_(error_body("invalid_api_key",
-                          "The API key is not valid. Check that it was copied whole, or ask the "
-                          "clinic admin for a new one.")),
-      in_query_(error_body("api_key_in_query_not_allowed",
-                           "API keys are not accepted in the URL, where they end up in logs. Send "
-                           "the key in the Authorization header instead, and consider this one "
-                           "exposed: ask the clinic admin to rotate it.")),
-      revoked_(error_body("revoked_api_key",
-                          "This API key was revoked by the clinic admin. Ask them for a new one.")),
-      expired_(error_body("expired_api_key",
-                          "This API key has expired. Ask the clinic admin for a new one.")),
-      not_enabled_(error_body("api_access_not_enabled",
-                              "The clinic's plan does not include API access. A clinic admin can "
-                              "enable it under Settings > Billing & Subscription.")),
-      throttled_(error_body("too_many_failed_attempts",
-                            "Too many invalid API keys came from this address. Wait for the time "
-                            "in Retry-After, then check that the key was copied whole.")),
-      unavailable_(error_body("service_unavailable",
-                              "The API key could not be checked right now. Try again shortly.")) {}
+      // The catalogue's messages (errors/error_codes.def): the hook has nothing to add to them.
+      missing_(error_body("missing_api_key")),
+      invalid_(error_body("invalid_api_key")),
+      in_query_(error_body("api_key_in_query_not_allowed")),
+      revoked_(error_body("revoked_api_key")),
+      expired_(error_body("expired_api_key")),
+      not_enabled_(error_body("api_access_not_enabled")),
+      throttled_(error_body("too_many_failed_attempts")),
+      unavailable_(error_body("service_unavailable")) {}
 
 void RequestHook::refuse(host::ApiDecision& d, int status, const std::string& body) const noexcept {
   d.allowed = false;

@@ -16,6 +16,7 @@
 #include "api_access_plugin.hpp"
 #include "plugin_context.hpp"
 #include "util/db.hpp"
+#include "errors/error_catalogue.hpp"
 #include "util/json_error.hpp"
 
 namespace mdp::api_access {
@@ -73,7 +74,8 @@ host::RouteHandler guarded(std::shared_ptr<PluginContext> ctx, Handler fn) {
     } catch (...) {
       host::Response r;
       r.status = 500;
-      r.body = R"({"error":{"code":"internal_error","message":"Something went wrong."}})";
+      r.body = R"({"error":{"code":"internal_error","message":"Something went wrong.",)"
+               R"("doc":"/plugins/api-access/errors#internal_error"}})";
       return r;
     }
   };
@@ -442,6 +444,14 @@ host::Response key_usage(PluginContext& ctx, const host::RouteRequest& req) {
   return json_response(200, body);
 }
 
+host::Response error_page(PluginContext&, const host::RouteRequest&) {
+  host::Response r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = errors_html();
+  r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+  return r;
+}
+
 }  // namespace
 
 std::size_t count_code_points(std::string_view s) noexcept {
@@ -466,6 +476,9 @@ std::vector<host::RouteSpec> make_admin_routes(std::shared_ptr<PluginContext> ct
       {"GET", "events", perm, "The clinic's API key audit trail", guarded(ctx, &list_events)},
       {"GET", "keys/{id}/usage", perm, "Requests per day and error rate of an API key",
        guarded(ctx, &key_usage)},
+      // Open to anyone: error bodies link here ("doc"), and integrators have no session.
+      {"GET", "errors", host::kPublicPermission, "The plugin's error codes and what to do",
+       guarded(ctx, &error_page)},
   };
 }
 

@@ -3,15 +3,25 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "errors/error_catalogue.hpp"
+
 namespace mdp::api_access {
 
 std::string error_body(std::string_view code, std::string_view message) {
   boost::json::object err;
   err["code"] = code;
   err["message"] = message;
+  // A code missing from the catalogue still answers (a test keeps that from happening); it only
+  // lacks the link.
+  if (find_error(code) != nullptr) err["doc"] = error_doc_ref(code);
   boost::json::object root;
   root["error"] = std::move(err);
   return boost::json::serialize(root);
+}
+
+std::string error_body(std::string_view code) {
+  const ErrorEntry* e = find_error(code);
+  return error_body(code, e != nullptr ? e->message : std::string_view("The request was refused."));
 }
 
 host::Response error_response(int status, std::string_view code, std::string_view message) {
