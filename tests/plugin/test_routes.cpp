@@ -19,12 +19,13 @@ TEST_P(RoutesTest, RegistersExactlyTheDocumentedRoutes) {
   std::set<std::string> got;
   for (const auto& r : reg_->routes) {
     got.insert(r.method + " " + r.pattern);
-    EXPECT_EQ(r.permission, "api_keys.manage");
+    // Only the error catalogue, which error bodies link to, is open to anyone.
+    EXPECT_EQ(r.permission, r.pattern == "errors" ? "public" : "api_keys.manage");
     EXPECT_FALSE(r.summary.empty());
   }
   EXPECT_EQ(got, (std::set<std::string>{"GET keys", "POST keys", "PATCH keys/{id}", "POST keys/{id}/revoke",
                                         "POST keys/{id}/rotate", "GET events",
-                                        "GET keys/{id}/usage"}));
+                                        "GET keys/{id}/usage", "GET errors"}));
   ASSERT_EQ(reg_->features.size(), 1u);
   EXPECT_EQ(reg_->features[0].id, "api_access");
   EXPECT_EQ(reg_->features[0].label, "API access");
