@@ -38,6 +38,12 @@ class AllEnabled final : public host::Subscriptions {
   }
 };
 
+// Accepts every notification and keeps none.
+class AcceptAllNotifications final : public host::Notifications {
+ public:
+  host::NotifyResult notify(const host::Notification&) noexcept override { return host::NotifyResult::accepted; }
+};
+
 class BenchHost final : public host::HostServices {
  public:
   explicit BenchHost(const std::filesystem::path& file)
@@ -55,6 +61,8 @@ class BenchHost final : public host::HostServices {
   host::Metrics& metrics() noexcept override { return metrics_; }
   devhost::PluginSettings settings_;
   host::sdk::NoMetrics metrics_;
+  host::Notifications& notifications() noexcept override { return notes_; }
+  AcceptAllNotifications notes_;
 
   devhost::SociDatabase db;
   devhost::ManualClock clock_;

@@ -1,10 +1,12 @@
 // mdp-devhost: the reference host. Usage (README):
 //   mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...|"host=... dbname=..."]
 //               [--plugins DIR] [--test-clock] [--https] [--trusted-proxy CIDR]...
-//               [--clinic-time-zone CLINIC_ID=ZONE]...
+//               [--clinic-time-zone CLINIC_ID=ZONE]... [--outbox DIR]
 // --clinic-time-zone: sets a clinic's IANA time zone (e.g. 1=Europe/Berlin; an empty ZONE means
 // UTC), stored in host_clinics and given to plugins (Directory::clinic). Must name a zone of the
 // system's tz database (/usr/share/zoneinfo).
+// --outbox: the folder where the devhost writes the e-mails it would send (plugin notifications,
+// one .eml file each); without it they stay queued in host_notifications.
 // --https: clients reach the devhost over HTTPS (a TLS proxy in front of it): the session cookie
 // gets Secure and responses carry Strict-Transport-Security. The devhost itself speaks plain HTTP.
 // --trusted-proxy CIDR (repeatable): X-Forwarded-For is believed only from these peers
@@ -41,13 +43,14 @@ using namespace mdp::devhost;
 constexpr const char* kUsage =
     "usage: mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...] "
     "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock] [--https] [--trusted-proxy CIDR]... "
-    "[--clinic-time-zone CLINIC_ID=ZONE]...";
+    "[--clinic-time-zone CLINIC_ID=ZONE]... [--outbox DIR]";
 
 struct Options {
   std::string address = "127.0.0.1";
   unsigned short port = 8080;
   std::string database;  // empty: ./data/devhost.db
   std::string plugins_dir;
+  std::string outbox;  // empty: e-mails stay queued
   bool test_clock = false;
   bool https = false;
   TrustedProxies trusted_proxies;
@@ -91,6 +94,8 @@ Options parse_args(int argc, char** argv) {
       o.port = static_cast<unsigned short>(std::stoul(port));
     } else if (arg == "--database") {
       o.database = value("--database");
+    } else if (arg == "--outbox") {
+      o.outbox = value("--outbox");
     } else if (arg == "--plugins") {
       o.plugins_dir = value("--plugins");
     } else if (arg == "--plugin-setting") {
@@ -176,10 +181,16 @@ int main(int argc, char** argv) {
   RolePermissions permissions;
   DbDirectory directory(*db);
   DbSubscriptions subscriptions(*db, features);
+  std::unique_ptr<NotificationCenter> notifications;
+  try {
+    notifications = std::make_unique<NotificationCenter>(*db, clock, opt.outbox);
+  } catch (const std::exception& e) {
+    die("--outbox: " + std::string(e.what()));
+  }
   StderrLog log("devhost");
   PrometheusMetrics metrics(log);  // GET /metrics on the main listener
   SharedServices shared{*db, clock, directory, subscriptions, features, permissions,
-                        opt.plugin_settings, &metrics};
+                        opt.plugin_settings, &metrics, notifications.get()};
 
   std::vector<std::shared_ptr<LoadedPlugin>> plugins;
   if (!opt.plugins_dir.empty() && !fs::is_directory(plugins_dir))
@@ -214,6 +225,8 @@ int main(int argc, char** argv) {
     app.stop_plugins();
     die(e.what());
   }
+  notifications->set_base_url("http://" + opt.address + ":" + std::to_string(server->port()));
+  notifications->flush_outbox();  // e-mails a previous run queued but could not write
   std::printf("mdp-devhost listening on http://%s:%u\n", opt.address.c_str(),
               static_cast<unsigned>(server->port()));
   std::fflush(stdout);

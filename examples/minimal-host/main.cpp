@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -167,6 +168,26 @@ class MapSettings final : public Settings {
   }
 };
 
+// Notifications: this host has no users to tell, so it writes each message to its log, once
+// per key as the contract asks.
+class LogNotifications final : public Notifications {
+ public:
+  NotifyResult notify(const Notification& n) noexcept override {
+    try {
+      std::lock_guard lock(mutex_);
+      if (!seen_.insert(n.key).second) return NotifyResult::accepted;
+      std::cerr << "minimal-host: notification for clinic " << n.clinic_id << ": " << n.subject << "\n";
+      return NotifyResult::accepted;
+    } catch (...) {
+      return NotifyResult::unavailable;
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> seen_;
+};
+
 class Services final : public HostServices {
  public:
   explicit Services(const std::string& db_file) : db(db_file, 4) {}
@@ -188,6 +209,8 @@ class Services final : public HostServices {
   // This host exports no metrics: the SDK's discarding implementation (since 2.1).
   Metrics& metrics() noexcept override { return no_metrics; }
   sdk::NoMetrics no_metrics;
+  Notifications& notifications() noexcept override { return notes; }
+  LogNotifications notes;
 };
 
 // ---- loading (HOSTING.md step 3) ------------------------------------------------------------

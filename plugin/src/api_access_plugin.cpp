@@ -67,6 +67,7 @@ void ApiAccessPlugin::background_tick() noexcept {
   } catch (const std::exception& e) {
     ctx.host.log().write(host::LogLevel::warning, std::string("expiry sweep: ") + e.what());
   }
+  ctx.notifier.tick(ctx.now());  // after the flush: the rules see today's requests
   if (++ticks_ % 600 == 0) {  // about every ten minutes
     try {
       ctx.keys.trim_changes();

@@ -1,6 +1,7 @@
 // The plugin object the host creates: wires the key store, admin routes, settings page and
 // request hook to the host's services in on_load, runs the background thread (usage flush,
-// expiry sweep) and the change feed's thread, and flushes usage in on_stop.
+// expiry sweep, notifications to admins) and the change feed's thread, and flushes usage in
+// on_stop.
 #pragma once
 
 #include <atomic>
@@ -34,7 +35,8 @@ class ApiAccessPlugin final : public host::Plugin {
   std::shared_ptr<RequestHook> hook() const noexcept { return hook_; }
 
   // One round of the background work (also called by tests to avoid waiting a second):
-  // flush usage, record expiries, trim old bookkeeping. (The change feed has its own thread:
+  // flush usage, record expiries, send due notifications, trim old bookkeeping. (The change
+  // feed has its own thread:
   // auth/change_feed.hpp.)
   void background_tick() noexcept;
 

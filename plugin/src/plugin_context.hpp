@@ -20,6 +20,7 @@
 #include "keys/key_store.hpp"
 #include "mdp/host/services.hpp"
 #include "metrics/plugin_metrics.hpp"
+#include "notify/notifier.hpp"
 #include "plugin_config.hpp"
 #include "usage/usage_flusher.hpp"
 #include "usage/usage_store.hpp"
@@ -38,7 +39,8 @@ struct PluginContext {
         zones(h.directory(), h.log()),
         loader(h.database(), cache, plans),
         flusher(cache, usage, zones, h.log(), &metrics),
-        feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}, &metrics) {}
+        feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}, &metrics),
+        notifier(h.database(), h.notifications(), h.log(), usage) {}
 
   host::HostServices& host;
   const PluginConfig config;
@@ -54,6 +56,7 @@ struct PluginContext {
   KeyLoader loader;
   UsageFlusher flusher;
   ChangeFeed feed;  // started by the plugin after on_load's registrations
+  Notifier notifier;  // messages to the clinic's admins, checked by the background thread
 
   Micros now() const noexcept { return to_micros(host.clock().now()); }
   // Stored timestamps are whole seconds, so JSON shows "2026-11-26T09:30:00Z" (no fraction)

@@ -140,6 +140,45 @@ class FaultyDatabase final : public host::Database {
   std::atomic<int> refused_{0};
 };
 
+// The host's Notifications, in memory: keeps what it accepted, delivers each key once (as the
+// contract says), and can be told to answer unavailable (the host's database is down).
+class RecordingNotifications final : public host::Notifications {
+ public:
+  host::NotifyResult notify(const host::Notification& n) noexcept override {
+    std::lock_guard g(m_);
+    ++calls_;
+    calls_log_.push_back(n);
+    if (unavailable_) return host::NotifyResult::unavailable;
+    for (const auto& seen : accepted_)
+      if (seen.key == n.key) return host::NotifyResult::accepted;
+    accepted_.push_back(n);
+    return host::NotifyResult::accepted;
+  }
+  void set_unavailable(bool down) {
+    std::lock_guard g(m_);
+    unavailable_ = down;
+  }
+  std::vector<host::Notification> accepted() const {
+    std::lock_guard g(m_);
+    return accepted_;
+  }
+  int calls() const {
+    std::lock_guard g(m_);
+    return calls_;
+  }
+  // Every call, in order, whatever the answer.
+  std::vector<host::Notification> calls_log() const {
+    std::lock_guard g(m_);
+    return calls_log_;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::vector<host::Notification> accepted_, calls_log_;
+  bool unavailable_ = false;
+  int calls_ = 0;
+};
+
 std::string dialect_name(host::Dialect d);
 inline std::string param_name(const ::testing::TestParamInfo<host::Dialect>& info) {
   return dialect_name(info.param);
@@ -167,6 +206,7 @@ class TestHost final : public host::HostServices {
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
   const host::Settings& settings() const noexcept override { return settings_; }
   host::Metrics& metrics() noexcept override { return metrics_; }
+  host::Notifications& notifications() noexcept override { return notes; }
 
   host::Dialect dialect;
   std::filesystem::path sqlite_path;
@@ -179,6 +219,7 @@ class TestHost final : public host::HostServices {
   std::vector<host::ApiScope> scopes;
   devhost::PluginSettings settings_;
   devhost::PrometheusMetrics metrics_{log_};  // the devhost's own: tests read its exposition()
+  RecordingNotifications notes;
 
   // Every row of every table, as text (for "no secret at rest" checks).
   std::string dump_database();

@@ -328,6 +328,12 @@ struct Application::Impl {
     c.csrf_token = a.session.csrf_token;
     c.current_path = std::move(current_path);
     c.action_base = std::move(action_base);
+    c.unread_notifications = 0;
+    if (s.notifications != nullptr) {
+      // A count the database could not give is shown as none: the page itself still works.
+      auto unread = s.notifications->unread(a.user.id);
+      if (unread.is_found()) c.unread_notifications = static_cast<long long>(unread.value);
+    }
     return c;
   }
 
@@ -400,12 +406,49 @@ struct Application::Impl {
     }
     if (segs.size() == 3 && segs[0] == "billing" && segs[1] == "addons")
       return addon_change(req, *a, segs[2]);
+    if (path == "/notifications" || path == "/notifications/read") return notifications_route(req, *a, path);
     if (segs.size() >= 2 && segs[0] == "plugins") return plugin_route(req, *a, url, segs);
     return not_found();
   }
 
+  // GET /notifications: the viewer's notifications (newest 50) and the unread count.
+  // POST /notifications/read: marks them read; {"id": N} marks one.
+  HttpResponse notifications_route(const HttpRequest& req, const Actor& a, const std::string& path) {
+    if (s.notifications == nullptr) return not_found();
+    if (path == "/notifications") {
+      if (req.method != "GET") return json_error(405, "method_not_allowed", "Use GET.");
+      auto items = s.notifications->list(a.user.id);
+      auto unread = s.notifications->unread(a.user.id);
+      if (!items.is_found() || !unread.is_found()) return database_unavailable();
+      json::array arr;
+      for (const auto& n : items.value)
+        arr.push_back(json::object{{"id", n.id}, {"plugin", n.plugin_id}, {"severity", n.severity},
+                                   {"subject", n.subject}, {"body", n.body}, {"link", n.link},
+                                   {"created_at", format_rfc3339(n.created_at)}, {"read", n.read}});
+      return json_response(200, json::object{{"unread", unread.value}, {"notifications", std::move(arr)}});
+    }
+    if (req.method != "POST") return json_error(405, "method_not_allowed", "Use POST.");
+    std::optional<std::int64_t> one;
+    if (req.body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+      json::error_code ec;
+      json::value body = json::parse(req.body, ec);
+      const json::object* o = ec ? nullptr : body.if_object();
+      if (o == nullptr) return json_error(400, "invalid_json", "Send a JSON object, e.g. {\"id\": 3}, or nothing.");
+      if (const json::value* id = o->if_contains("id")) {
+        if (!id->is_int64() || id->get_int64() <= 0)
+          return json_error(400, "invalid_notification_id", "\"id\" must be a notification's id.");
+        one = id->get_int64();
+      }
+    }
+    if (!s.notifications->mark_read(a.user.id, one)) return database_unavailable();
+    auto unread = s.notifications->unread(a.user.id);
+    if (!unread.is_found()) return database_unavailable();
+    return json_response(200, json::object{{"unread", unread.value}});
+  }
+
   bool known_path(const std::vector<std::string>& segs, const std::string& path) const {
     if (path == "/logout" || path == "/session" || path == "/billing/features") return true;
+    if (path == "/notifications" || path == "/notifications/read") return true;
     if (segs.size() == 3 && segs[0] == "billing" && segs[1] == "addons") return true;
     if (segs.size() >= 2 && segs[0] == "plugins") return true;  // matched after authentication
     return false;
@@ -497,6 +540,17 @@ struct Application::Impl {
       auto c = chrome(a, "Settings", "/settings");
       if (!c) return database_unavailable_page();
       return html_response(200, render::render_settings_index(*c));
+    }
+    if (path == "/settings/notifications" && s.notifications != nullptr) {
+      auto items = s.notifications->list(a.user.id);
+      if (items.is_unavailable()) return database_unavailable_page();
+      auto c = chrome(a, "Notifications", path);
+      if (!c) return database_unavailable_page();
+      std::vector<render::NotificationItem> shown;
+      for (const auto& n : items.value)
+        shown.push_back({n.id, n.severity, n.subject, n.body, n.link, format_rfc3339(n.created_at), n.read});
+      const auto unread = static_cast<std::size_t>(std::max(0LL, c->unread_notifications));
+      return html_response(200, render::render_settings_page(render::notifications_view_model(shown, unread), *c));
     }
     if (path == "/settings/billing") {
       auto c = chrome(a, "Billing & Subscription", path);

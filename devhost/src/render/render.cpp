@@ -841,6 +841,16 @@ std::string shell(const PageChrome& chrome, std::string_view main_html) {
   out += "<a class=\"skip\" href=\"#main\">Skip to content</a>";
   out += "<header class=\"topbar\"><a class=\"brand\" href=\"/settings\">MyDentalPractice</a>";
   if (!chrome.clinic_name.empty()) out += "<span class=\"clinic\">" + escape_html(chrome.clinic_name) + "</span>";
+  if (chrome.unread_notifications >= 0) {
+    const auto n = chrome.unread_notifications;
+    const std::string label = n == 0 ? "Notifications" : "Notifications, " + std::to_string(n) + " unread";
+    out += "<a class=\"bell\" id=\"notifications-bell\" href=\"/settings/notifications\" aria-label=\"" + label + "\"";
+    if (chrome.current_path == "/settings/notifications") out += " aria-current=\"page\"";
+    out += "><svg aria-hidden=\"true\" width=\"18\" height=\"18\" viewBox=\"0 0 24 24\"><path fill=\"currentColor\" "
+           "d=\"M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z\"/></svg>";
+    if (n > 0) out += "<span class=\"bell-count\" aria-hidden=\"true\">" + std::to_string(n > 99 ? 99 : n) + (n > 99 ? "+" : "") + "</span>";
+    out += "</a>";
+  }
   if (!chrome.user_name.empty()) {
     out += "<div class=\"avatar-wrap\"><button type=\"button\" id=\"avatar-button\" class=\"avatar\" "
            "aria-haspopup=\"menu\" aria-expanded=\"false\" aria-controls=\"avatar-menu\">"
@@ -968,6 +978,44 @@ std::string render_login_page(std::string_view next_path) {
          "admin@downtown.test, admin@lakeside.test) use the password <code>devpass</code>.</p></main>"
          "<script src=\"" + asset_url("login.js") + "\"></script></body></html>";
   return out;
+}
+
+json::value notifications_view_model(const std::vector<NotificationItem>& items, std::size_t unread) {
+  json::object page{{"vm_version", 1}, {"type", "page"}, {"title", "Notifications"}};
+  page["description"] = "Messages for your clinic's admins, from the features you use. Each one is also sent to you by e-mail.";
+  if (unread > 0)
+    page["actions"] = json::array{json::object{
+        {"type", "button"}, {"label", "Mark all as read"}, {"style", "secondary"},
+        {"action", json::object{{"method", "POST"}, {"route", "notifications/read"}}}}};
+  json::array children;
+  if (items.empty()) {
+    children.push_back(json::object{{"type", "empty_state"}, {"title", "No notifications"},
+                                    {"text", "When something needs your attention (a key due for rotation, a spike in "
+                                             "requests), it shows here and in your e-mail."}});
+  } else {
+    json::array rows;
+    for (const auto& n : items) {
+      json::array message{json::object{{"type", "text"}, {"text", n.subject}}};
+      if (!n.body.empty()) message.push_back(json::object{{"type", "text"}, {"text", n.body}, {"tone", "muted"}});
+      if (is_host_path(n.link)) message.push_back(json::object{{"type", "link"}, {"text", "Open"}, {"href", n.link}});
+      const std::string tone = n.severity == "danger" ? "danger" : n.severity == "warning" ? "warning" : "info";
+      json::array state{json::object{{"type", "badge"}, {"text", n.read ? "Read" : "New"}, {"tone", n.read ? "neutral" : tone}}};
+      std::string shown = n.at.size() >= 16 ? n.at.substr(0, 10) + " " + n.at.substr(11, 5) + " UTC" : n.at;
+      json::object row{{"id", "notification-" + std::to_string(n.id)},
+                       {"cells", json::object{{"message", std::move(message)},
+                                              {"received", json::object{{"type", "time"}, {"datetime", n.at}, {"text", shown}}},
+                                              {"state", std::move(state)}}}};
+      rows.push_back(std::move(row));
+    }
+    children.push_back(json::object{
+        {"type", "table"}, {"caption", "Notifications, newest first"},
+        {"columns", json::array{json::object{{"key", "message"}, {"label", "Message"}},
+                                json::object{{"key", "received"}, {"label", "Received"}},
+                                json::object{{"key", "state"}, {"label", "State"}}}},
+        {"rows", std::move(rows)}});
+  }
+  page["children"] = std::move(children);
+  return page;
 }
 
 json::value billing_view_model(std::string_view clinic_name, std::string_view tier,

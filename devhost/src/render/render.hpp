@@ -35,6 +35,9 @@ struct PageChrome {
   std::string current_path;  // marks the current nav entry with aria-current="page"
   // Prefix of action routes: "/plugins/<plugin-id>/" for a plugin page, "/" for a host page.
   std::string action_base = "/";
+  // The bell in the header links to /settings/notifications and shows this many unread
+  // notifications; negative: no bell (a logged-out page).
+  long long unread_notifications = -1;
 };
 
 // A settings page from a view model. An unreadable view model renders the chrome and one error
@@ -72,6 +75,18 @@ struct BillingFeature {
 boost::json::value billing_view_model(std::string_view clinic_name, std::string_view tier,
                                       const std::vector<BillingFeature>& features,
                                       bool can_manage_billing);
+
+// /settings/notifications: the viewer's notifications, newest first, as a view model (rendered
+// with chrome.action_base = "/": "Mark all as read" posts to /notifications/read).
+struct NotificationItem {
+  long long id = 0;
+  std::string severity;  // "info" | "warning" | "danger"
+  std::string subject, body, link;
+  std::string at;        // RFC 3339 UTC
+  bool read = false;
+};
+boost::json::value notifications_view_model(const std::vector<NotificationItem>& items,
+                                            std::size_t unread);
 
 // Escapes & < > " ' for text and attribute values. Exposed for the host's own small pages.
 std::string escape_html(std::string_view text);

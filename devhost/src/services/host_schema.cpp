@@ -57,6 +57,22 @@ CREATE TABLE IF NOT EXISTS host_subscription_changes (
   clinic_id INTEGER NOT NULL,
   changed_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS host_notifications (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  clinic_id INTEGER NOT NULL REFERENCES host_clinics(id),
+  user_id INTEGER NOT NULL REFERENCES host_users(id),
+  plugin_id TEXT NOT NULL,
+  notice_key TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  link TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  read_at INTEGER,
+  emailed_at INTEGER,
+  UNIQUE (plugin_id, notice_key, user_id)
+);
+CREATE INDEX IF NOT EXISTS host_notifications_user ON host_notifications(user_id, id);
 )sql";
 
 const char* kPostgresSchema = R"sql(
@@ -101,6 +117,22 @@ CREATE TABLE IF NOT EXISTS host_subscription_changes (
   clinic_id BIGINT NOT NULL,
   changed_at BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS host_notifications (
+  id BIGSERIAL PRIMARY KEY,
+  clinic_id BIGINT NOT NULL REFERENCES host_clinics(id),
+  user_id BIGINT NOT NULL REFERENCES host_users(id),
+  plugin_id TEXT NOT NULL,
+  notice_key TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  link TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  read_at BIGINT,
+  emailed_at BIGINT,
+  UNIQUE (plugin_id, notice_key, user_id)
+);
+CREATE INDEX IF NOT EXISTS host_notifications_user ON host_notifications(user_id, id);
 )sql";
 
 // The same locking as the migrator: one writer at a time across processes.

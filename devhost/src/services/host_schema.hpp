@@ -7,6 +7,9 @@
 //   host_appointments(id, clinic_id, patient_id, starts_at, duration_minutes, reason)
 //   host_subscription_changes(id, clinic_id, changed_at)   plan changes for every host process
 //     (subscription_changes.hpp); changed_at in microseconds since the Unix epoch, UTC
+//   host_notifications(id, clinic_id, user_id, plugin_id, notice_key, severity, subject, body,
+//     link, created_at, read_at, emailed_at)   plugin messages per recipient
+//     (notifications.hpp); times in microseconds of the host clock
 #pragma once
 
 #include <string>

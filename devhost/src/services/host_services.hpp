@@ -14,6 +14,7 @@
 
 #include "mdp/host/plugin.hpp"
 #include "mdp/host/sdk/no_metrics.hpp"
+#include "services/notifications.hpp"
 
 namespace mdp::devhost {
 
@@ -128,6 +129,8 @@ struct SharedServices {
   std::vector<std::pair<std::string, std::string>> plugin_settings = {};
   // The process's metrics registry (GET /metrics); null: plugins get a discarding one.
   PrometheusMetrics* metrics = nullptr;
+  // Delivers plugin notifications; null (some tests): notify() answers unavailable.
+  NotificationCenter* notifications = nullptr;
 };
 
 // HostServices::metrics() of every plugin: the shared registry, or a discarding one.
@@ -137,7 +140,10 @@ host::Metrics& plugin_metrics(SharedServices& shared) noexcept;
 class PluginServices final : public host::HostServices {
  public:
   PluginServices(SharedServices& shared, const std::string& plugin_id)
-      : shared_(shared), log_(plugin_id), settings_(settings_for(shared, plugin_id)) {}
+      : shared_(shared),
+        log_(plugin_id),
+        settings_(settings_for(shared, plugin_id)),
+        notifications_(shared.notifications, plugin_id) {}
   host::Database& database() noexcept override { return shared_.database; }
   const host::Clock& clock() const noexcept override { return shared_.clock; }
   host::Log& log() noexcept override { return log_; }
@@ -146,6 +152,7 @@ class PluginServices final : public host::HostServices {
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return devhost_api_scopes(); }
   const host::Settings& settings() const noexcept override { return settings_; }
   host::Metrics& metrics() noexcept override { return plugin_metrics(shared_); }
+  host::Notifications& notifications() noexcept override { return notifications_; }
 
  private:
   static PluginSettings settings_for(const SharedServices& shared, const std::string& plugin_id) {
@@ -159,6 +166,7 @@ class PluginServices final : public host::HostServices {
   SharedServices& shared_;
   StderrLog log_;
   PluginSettings settings_;
+  PluginNotifications notifications_;
 };
 
 }  // namespace mdp::devhost

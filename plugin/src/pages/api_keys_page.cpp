@@ -101,30 +101,6 @@ std::vector<DayUsage> window(const std::vector<DayUsage>* stored, DayNumber toda
   return days;
 }
 
-struct Spike {
-  bool spike = false;
-  double baseline = 0;  // mean requests per day over the recent days
-  int baseline_days = 0;
-};
-
-// Today far above the key's recent days. Only days since the key existed count, so a key created
-// today has no baseline and no spike.
-Spike detect_spike(const std::vector<DayUsage>& days, DayNumber created_day) {
-  Spike s;
-  const auto& today = days.back();
-  std::uint64_t sum = 0;
-  for (int i = static_cast<int>(days.size()) - 2; i >= 0 && s.baseline_days < kSpikeBaselineDays; --i) {
-    if (days[i].day < created_day) break;
-    sum += days[i].requests;
-    ++s.baseline_days;
-  }
-  if (s.baseline_days == 0) return s;
-  s.baseline = static_cast<double>(sum) / s.baseline_days;
-  const double t = static_cast<double>(today.requests);
-  s.spike = t >= kSpikeFactor * s.baseline && t >= s.baseline + static_cast<double>(kSpikeMinExtra);
-  return s;
-}
-
 // When the key stops working: never, after 30, 90 or 180 days, or on a date the admin picks.
 // Values are calendar dates in the clinic's time zone; the API reads "YYYY-MM-DD" as "works
 // through that day" (routes/admin_routes.cpp).

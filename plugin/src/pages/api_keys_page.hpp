@@ -22,6 +22,7 @@
 #include "keys/key_record.hpp"
 #include "mdp/host/pages.hpp"
 #include "mdp/host/services.hpp"
+#include "usage/spike.hpp"
 #include "usage/usage_store.hpp"
 #include "util/clinic_time.hpp"
 
@@ -31,9 +32,7 @@ struct PluginContext;
 
 // The page's rules of thumb, from the admin guide.
 inline constexpr int kUsageDays = 30;            // the per-key requests-per-day chart
-inline constexpr int kSpikeBaselineDays = 14;    // the recent days a spike is measured against
-inline constexpr double kSpikeFactor = 3.0;      // today >= 3 × the recent daily mean ...
-inline constexpr std::uint64_t kSpikeMinExtra = 20;  // ... and at least 20 requests above it
+// The spike rule (kSpike*, detect_spike) is usage/spike.hpp's, shared with the notifications.
 inline constexpr std::int64_t kDefaultRotateGraceSeconds = 7 * 86'400;
 
 inline constexpr std::size_t kPageSize = 25;        // keys per page

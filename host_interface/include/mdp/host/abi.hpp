@@ -15,7 +15,10 @@
 //   2.1  HostServices::metrics(): counters, gauges and histograms a plugin declares at load and
 //        the host exports (services.hpp, "Metrics"); ApiRequest::add_response_header (headers
 //        on every answer of the public API); RouteSpec permission kPublicPermission (routes
-//        without a session) and the client address in RouteRequest::params (kClientAddressParam).
+//        without a session) and the client address in RouteRequest::params (kClientAddressParam);
+//        HostServices::notifications() (messages to a clinic's admins, in the app and by
+//        e-mail); ApiHook::on_api_records (which records a request read or changed, for
+//        disclosure accounting; called only on plugins built for 2.1 or later).
 //
 // Why a toolchain check: std::string, std::function, std::shared_ptr, std::optional, chrono
 // types and soci::session* cross this boundary by value or by reference, so a plugin and a host

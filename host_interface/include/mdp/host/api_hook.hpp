@@ -7,6 +7,9 @@
 //      clinic's data only; otherwise it answers decision.status with decision.body (JSON) and,
 //      when set, the WWW-Authenticate and Retry-After headers; in both cases with the headers
 //      the hook added through ApiRequest::add_response_header (since 2.1);
+//   3b. (since 2.1, only for hooks of plugins built for 2.1 or later, see abi.hpp) while the
+//      handler runs: on_api_records(decision.token, ...) with the records it read or changed,
+//      zero or more times, before on_api_response; only for allowed requests;
 //   4. on_api_response(decision.token, status) with the status actually sent, in both cases,
 //      exactly once per on_api_request, also when the handler failed (status 500).
 // A request that matches no public route is answered 404 by the host without calling the hook; a
@@ -73,6 +76,17 @@ struct ApiDecision {
   std::uint64_t token = 0;
 };
 
+// What a handler did with one record (since 2.1): for disclosure accounting (who saw which
+// patient's data, through which key). `type` names the kind of record in the host's words
+// ("patient"); `id` is the host's id of that record.
+enum class RecordAccess : std::uint8_t { read, write };
+
+struct RecordTouch {
+  std::string_view type;  // e.g. "patient"; valid only during the call
+  std::int64_t id = 0;
+  RecordAccess access = RecordAccess::read;
+};
+
 // Registered with Registrar::set_api_hook; owned by the host (which keeps the plugin's library
 // loaded while it holds it) until the plugin is unloaded, after on_stop.
 class BOOST_SYMBOL_VISIBLE ApiHook {
@@ -80,6 +94,17 @@ class BOOST_SYMBOL_VISIBLE ApiHook {
   virtual ~ApiHook() = default;
   virtual void on_api_request(const ApiRequest& request, ApiDecision& decision) noexcept = 0;
   virtual void on_api_response(std::uint64_t token, int status) noexcept = 0;
+  // Since 2.1. The records the handler of an allowed request read (returned to the client) or
+  // changed, `count` of them at `records` (valid only during the call); a record may appear
+  // twice (read and write). The host calls it on the request's thread between on_api_request
+  // and on_api_response, as many times as it likes (e.g. once per page of results), and reports
+  // only what the handler really did: a write that failed is not reported. Hot path: must not
+  // block on I/O and must not throw. The host calls it only on hooks of plugins whose
+  // mdp_plugin_abi() minor is >= 1; a 2.0 plugin's table has no such entry.
+  virtual void on_api_records(std::uint64_t token, const RecordTouch* records,
+                              std::size_t count) noexcept {
+    (void)token, (void)records, (void)count;
+  }
 };
 
 }  // namespace mdp::host

@@ -308,6 +308,39 @@ class BOOST_SYMBOL_VISIBLE Metrics {
   virtual HistogramFamily& histogram(std::string_view name, std::string_view help,
                                      const std::vector<std::string>& label_names,
                                      const std::vector<double>& bucket_bounds) noexcept = 0;
+// Notifications (since 2.1): messages from a plugin to a clinic's admins, delivered by the host
+// in the app (the devhost: a bell in the settings header with a list) and by e-mail (the
+// devhost: one .eml file per message and recipient in its outbox folder). Who receives them is
+// the host's decision: the devhost sends to every user of the clinic with the role "admin".
+enum class NotificationSeverity : std::uint8_t { info, warning, danger };
+
+struct Notification {
+  ClinicId clinic_id = 0;
+  // Names this message, unique within the plugin, e.g. "key/42/rotation_due" (at most 200
+  // bytes). The host delivers each (plugin, key) once: a later notify() with a key it already
+  // accepted answers accepted and sends nothing. So a plugin unsure whether an earlier call
+  // landed (it crashed, or the answer was unavailable) simply calls again with the same key.
+  std::string key;
+  std::string subject;  // one line of plain text, at most 200 bytes
+  std::string body;     // plain text, paragraphs separated by a blank line, at most 8 KiB
+  // A host path the message points to (starts with '/', e.g. "/settings/integrations/api-keys"),
+  // or empty. The host links it in the app and writes it as a full URL in the e-mail.
+  std::string link;
+  NotificationSeverity severity = NotificationSeverity::info;
+};
+
+enum class NotifyResult : std::uint8_t {
+  accepted,     // stored for delivery to every recipient (now or by an earlier call, same key)
+  rejected,     // not deliverable as given (unknown clinic, empty or oversized field): not retried
+  unavailable,  // the host could not store it right now: call again later with the same key
+};
+
+class BOOST_SYMBOL_VISIBLE Notifications {
+ public:
+  virtual ~Notifications() = default;
+  // Stores the message for the clinic's admins. Blocks at most the host's bounded wait for its
+  // database (the devhost: about 2 s); never throws. Any thread.
+  virtual NotifyResult notify(const Notification& message) noexcept = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -325,6 +358,9 @@ class BOOST_SYMBOL_VISIBLE HostServices {
   // Since 2.1 (appended: the virtuals above keep their places). A host without metrics returns
   // a discarding implementation, never a dangling reference.
   virtual Metrics& metrics() noexcept = 0;
+  // Since 2.1: only a plugin whose mdp_plugin_abi() minor is >= 1 may call it (a 2.0 host's
+  // table has no such entry; the host refuses such a plugin anyway, see abi.hpp).
+  virtual Notifications& notifications() noexcept = 0;
 };
 
 }  // namespace mdp::host

@@ -1,0 +1,220 @@
+// Notifications end to end over real HTTP: the plugin's reminders reach the clinic's admins
+// through the devhost (GET /notifications, the bell on every settings page, e-mail files in
+// the --outbox folder), once, also after a restart and with a second devhost process on the
+// same database. Time is moved with the devhosts' test clocks.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "support/devhost_process.hpp"
+#include "support/http_client.hpp"
+#include "support/postgres_env.hpp"
+#include "support/temp_dir.hpp"
+
+namespace mdp::api_access::http_test {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using mdp::test::DevhostOptions;
+using mdp::test::DevhostProcess;
+using mdp::test::HttpClient;
+using mdp::test::HttpResult;
+using mdp::test::LoginSession;
+
+constexpr const char* kOwner = "owner@brightsmiles.test";      // Bright Smiles admin
+constexpr const char* kStaff = "frontdesk@brightsmiles.test";  // Bright Smiles staff: not told
+
+json::value parse(const HttpResult& r) {
+  json::error_code ec;
+  auto v = json::parse(r.body, ec);
+  EXPECT_FALSE(ec) << "not JSON (" << r.status << "): " << r.body;
+  return v;
+}
+
+std::size_t eml_files(const fs::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".eml") ++n;
+  return n;
+}
+
+class HttpNotificationsTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "PostgreSQL") {
+      MDP_PG_CONNINFO_OR_SKIP(pg);
+      mdp::test::reset_pg_database(pg);
+      database_ = pg;
+    } else {
+      database_ = mdp::test::sqlite_database(dir_);
+    }
+    devhost_ = start(outbox_);
+    http_ = std::make_unique<HttpClient>("127.0.0.1", devhost_->port());
+  }
+  void TearDown() override {
+    if (HasFailure() && devhost_) std::cerr << devhost_->stderr_text();
+    if (devhost_) devhost_->stop();
+  }
+  std::unique_ptr<DevhostProcess> start(const fs::path& outbox) {
+    DevhostOptions o;
+    o.database = database_;
+    o.extra_args = {"--outbox", outbox.string()};
+    auto d = std::make_unique<DevhostProcess>(o);
+    d->start();
+    return d;
+  }
+  static void set_clock(HttpClient& c, const std::string& at) {
+    auto r = c.post("/__test/clock", json::serialize(json::object{{"set", at}}), {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  LoginSession login(HttpClient& c, const char* email) {
+    auto s = mdp::test::login(c, email);
+    EXPECT_TRUE(s) << "login failed for " << email;
+    return s.value_or(LoginSession{});
+  }
+  json::value notifications(HttpClient& c, const LoginSession& s) {
+    auto r = c.get("/notifications", s.headers(false));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return parse(r);
+  }
+  // Polls until the list holds at least `n` notifications (the plugin checks about once a
+  // second after the clock moved); returns the last answer.
+  json::value wait_for(HttpClient& c, const LoginSession& s, std::size_t n) {
+    json::value v;
+    for (int i = 0; i < 100; ++i) {
+      v = notifications(c, s);
+      if (v.at("notifications").as_array().size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return v;
+  }
+  static std::set<std::string> subjects(const json::value& v) {
+    std::set<std::string> out;
+    for (const auto& n : v.at("notifications").as_array()) out.insert(std::string(n.at("subject").as_string()));
+    return out;
+  }
+
+  mdp::test::TempDir dir_;
+  fs::path outbox_ = dir_ / "outbox";
+  std::string database_;
+  std::unique_ptr<DevhostProcess> devhost_;
+  std::unique_ptr<HttpClient> http_;
+};
+
+TEST_P(HttpNotificationsTest, RotationDueReachesTheAdminsOnceInTheAppAndByEmail) {
+  set_clock(*http_, "2026-12-01T09:00:00Z");
+  auto owner = login(*http_, kOwner);
+  auto created = http_->post("/plugins/api-access/keys", R"({"label":"Power BI sync","scopes":["read"]})",
+                             owner.headers(true, {{"Content-Type", "application/json"}}));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string secret(parse(created).at("secret").as_string());
+  EXPECT_EQ(notifications(*http_, owner).at("unread"), 0);
+
+  // 91 days later: due for rotation, never used, and this week's digest saying both. (Moving
+  // the clock that far ends the session: log in again.)
+  set_clock(*http_, "2027-03-02T09:00:00Z");
+  owner = login(*http_, kOwner);
+  auto v = wait_for(*http_, owner, 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a later round adds nothing
+  v = notifications(*http_, owner);
+  ASSERT_EQ(v.at("notifications").as_array().size(), 3u) << json::serialize(v);
+  const auto subs = subjects(v);
+  EXPECT_TRUE(subs.count("API key \"Power BI sync\" is due for rotation")) << json::serialize(v);
+  EXPECT_TRUE(subs.count("API key \"Power BI sync\" has not been used for 91 days")) << json::serialize(v);
+  EXPECT_TRUE(subs.count("API keys this week: 2 things to look at")) << json::serialize(v);
+  EXPECT_EQ(v.at("unread"), 3);
+  for (const auto& n : v.at("notifications").as_array()) {
+    EXPECT_EQ(n.at("plugin"), "api-access");
+    EXPECT_EQ(n.at("read"), false);
+    EXPECT_EQ(std::string(n.at("body").as_string()).find(secret), std::string::npos);
+  }
+
+  // Staff are not the clinic's admins: nothing for them.
+  const auto staff = login(*http_, kStaff);
+  EXPECT_EQ(notifications(*http_, staff).at("notifications").as_array().size(), 0u);
+
+  // The bell on every settings page says how many are unread.
+  auto page = http_->get("/settings/billing", owner.headers(false));
+  EXPECT_NE(page.body.find("aria-label=\"Notifications, 3 unread\""), std::string::npos);
+  auto list_page = http_->get("/settings/notifications", owner.headers(false));
+  EXPECT_EQ(list_page.status, 200);
+  EXPECT_NE(list_page.body.find("is due for rotation"), std::string::npos);
+
+  // One e-mail per message and admin, with the link as a URL on this host.
+  ASSERT_EQ(eml_files(outbox_), 3u);
+  bool found = false;
+  for (const auto& e : fs::directory_iterator(outbox_)) {
+    std::ifstream f(e.path());
+    std::stringstream text;
+    text << f.rdbuf();
+    const std::string mail = text.str();
+    EXPECT_NE(mail.find("To: \"Olivia Hart\" <owner@brightsmiles.test>\r\n"), std::string::npos) << mail;
+    EXPECT_EQ(mail.find(secret), std::string::npos);
+    if (mail.find("Subject: API key \"Power BI sync\" is due for rotation\r\n") != std::string::npos) {
+      found = true;
+      EXPECT_NE(mail.find("Open: " + devhost_->base_url() + "/settings/integrations/api-keys?q="), std::string::npos)
+          << mail;
+      EXPECT_NE(mail.find("Date: Tue, 02 Mar 2027 09:00:"), std::string::npos) << mail;
+    }
+  }
+  EXPECT_TRUE(found);
+
+  // Read: the bell clears.
+  auto read = http_->post("/notifications/read", "", owner.headers(true));
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(parse(read).at("unread"), 0);
+  EXPECT_NE(http_->get("/settings/billing", owner.headers(false)).body.find("aria-label=\"Notifications\""),
+            std::string::npos);
+
+  // A restart (same database, clock set again, later) sends nothing twice.
+  ASSERT_EQ(devhost_->stop(), 0) << devhost_->stderr_text();
+  devhost_->start();
+  http_ = std::make_unique<HttpClient>("127.0.0.1", devhost_->port());
+  set_clock(*http_, "2027-03-02T10:00:00Z");
+  const auto again = login(*http_, kOwner);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(notifications(*http_, again).at("notifications").as_array().size(), 3u);
+  EXPECT_EQ(eml_files(outbox_), 3u);
+}
+
+TEST_P(HttpNotificationsTest, TwoDevhostsOnOneDatabaseTellEachAdminOnce) {
+  set_clock(*http_, "2026-12-01T09:00:00Z");
+  const auto creator = login(*http_, kOwner);
+  for (const char* label : {"a", "b", "c"}) {
+    auto r = http_->post("/plugins/api-access/keys", std::string(R"({"label":")") + label + R"("})",
+                         creator.headers(true, {{"Content-Type", "application/json"}}));
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  // The same outbox folder, as two processes of one host would share it.
+  auto other = start(outbox_);
+  HttpClient other_http("127.0.0.1", other->port());
+  // Both processes' clocks jump to the same moment: both check, each message is sent once.
+  set_clock(other_http, "2027-03-15T09:00:00Z");
+  set_clock(*http_, "2027-03-15T09:00:00Z");
+  const auto owner = login(*http_, kOwner);
+  // Per key: rotation due and unused; plus the clinic's digest.
+  auto v = wait_for(*http_, owner, 7);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  v = notifications(*http_, owner);
+  EXPECT_EQ(v.at("notifications").as_array().size(), 7u) << json::serialize(v);
+  const auto from_other = notifications(other_http, login(other_http, kOwner));
+  EXPECT_EQ(from_other.at("notifications").as_array().size(), 7u);
+  // One e-mail per message (a file per stored row, whichever process wrote it).
+  EXPECT_EQ(eml_files(outbox_), 7u);
+  other->stop();
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, HttpNotificationsTest, ::testing::Values("SQLite", "PostgreSQL"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace mdp::api_access::http_test
