@@ -97,6 +97,12 @@ class AllEnabled final : public host::Subscriptions {
   }
 };
 
+// Accepts every notification and keeps none.
+class AcceptAllNotifications final : public host::Notifications {
+ public:
+  host::NotifyResult notify(const host::Notification&) noexcept override { return host::NotifyResult::accepted; }
+};
+
 class BenchHost final : public host::HostServices {
  public:
   explicit BenchHost(const std::filesystem::path& file)
@@ -113,7 +119,9 @@ class BenchHost final : public host::HostServices {
   const host::Settings& settings() const noexcept override { return settings_; }
   // Metrics off (the SDK's discarding service) unless a benchmark points this at `prometheus`.
   host::Metrics& metrics() noexcept override { return *metrics_; }
+  host::Notifications& notifications() noexcept override { return notes_; }
   devhost::PluginSettings settings_;
+  AcceptAllNotifications notes_;
 
   devhost::SociDatabase db;
   devhost::ManualClock clock_;

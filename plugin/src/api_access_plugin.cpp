@@ -8,6 +8,7 @@
 #include "pages/api_keys_page.hpp"
 #include "plugin_context.hpp"
 #include "routes/admin_routes.hpp"
+#include "routes/disclosure_routes.hpp"
 
 namespace mdp::api_access {
 
@@ -36,6 +37,7 @@ host::LoadResult ApiAccessPlugin::on_load(host::HostServices& host,
     ctx_ = std::make_shared<PluginContext>(host, config);
     registrar.add_feature({kFeatureId, "API access", {"enterprise"}, "api_access"});
     for (auto& route : make_admin_routes(ctx_)) registrar.add_route(std::move(route));
+    for (auto& route : make_disclosure_routes(ctx_)) registrar.add_route(std::move(route));
     hook_ = std::make_shared<RequestHook>(ctx_);
     registrar.set_api_hook(hook_);
 
@@ -62,6 +64,8 @@ void ApiAccessPlugin::background_tick() noexcept {
   std::lock_guard guard(tick_mutex_);
   PluginContext& ctx = *ctx_;
   ctx.flush_usage();
+  ctx.disclosures.flush();
+  trim_disclosures(ctx);
   try {
     ctx.keys.sweep_expired(ctx.now());
   } catch (const std::exception& e) {
@@ -73,9 +77,22 @@ void ApiAccessPlugin::background_tick() noexcept {
       ctx.keys.trim_changes();
       // Batch ids matter only until a failed flush is retried (seconds); keep a day.
       ctx.usage.trim_batches(to_micros(std::chrono::system_clock::now() - std::chrono::hours(24)));
+      ctx.disclosure_store.trim_batches(to_micros(std::chrono::system_clock::now() - std::chrono::hours(24)));
     } catch (const std::exception& e) {
       ctx.host.log().write(host::LogLevel::warning, std::string("housekeeping: ") + e.what());
     }
+  }
+}
+
+// Retention: once per host-clock day (and at the first round), delete the days past it.
+void ApiAccessPlugin::trim_disclosures(PluginContext& ctx) noexcept {
+  const DayNumber today = day_of(ctx.now());
+  if (today == trimmed_day_) return;
+  try {
+    ctx.disclosure_store.trim_before(today - (ctx.config.disclosure_retention_days - 1));
+    trimmed_day_ = today;
+  } catch (const std::exception& e) {
+    ctx.host.log().write(host::LogLevel::warning, std::string("disclosure retention: ") + e.what());
   }
 }
 
@@ -109,6 +126,16 @@ void ApiAccessPlugin::on_stop() noexcept {
     flushed = ctx_->flush_usage();
     if (!flushed) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  bool disclosed = false;
+  for (int attempt = 0; attempt < 3 && !disclosed; ++attempt) {
+    disclosed = ctx_->disclosures.flush();
+    if (!disclosed) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (!disclosed)
+    ctx_->host.log().write(host::LogLevel::error,
+                           "disclosure flush at stop failed (database unavailable): " +
+                               std::to_string(ctx_->disclosures.pending()) +
+                               " record tally(ies) could not be written and are lost with this process");
   if (!flushed) {
     const auto lost = ctx_->flusher.pending();
     ctx_->host.log().write(

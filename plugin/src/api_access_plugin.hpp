@@ -1,6 +1,6 @@
 // The plugin object the host creates: wires the key store, admin routes, settings page and
-// request hook to the host's services in on_load, runs the background thread (usage flush,
-// expiry sweep, notifications to admins) and the change feed's thread, and flushes usage in
+// request hook to the host's services in on_load, runs the background thread (usage and
+// disclosure flush, retention, expiry sweep, notifications to admins) and the change feed's thread, and flushes usage in
 // on_stop.
 #pragma once
 
@@ -42,6 +42,7 @@ class ApiAccessPlugin final : public host::Plugin {
 
  private:
   void run_background() noexcept;
+  void trim_disclosures(PluginContext& ctx) noexcept;
   void stop_background() noexcept;
 
   std::shared_ptr<PluginContext> ctx_;
@@ -53,6 +54,7 @@ class ApiAccessPlugin final : public host::Plugin {
   bool stopping_ = false;
   std::mutex tick_mutex_;  // background_tick from the thread and from tests
   std::uint64_t ticks_ = 0;
+  std::int32_t trimmed_day_ = 0;  // the host-clock day of the last retention trim (0: none yet)
 };
 
 }  // namespace mdp::api_access

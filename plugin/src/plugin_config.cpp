@@ -26,6 +26,8 @@ PluginConfig read_config(const host::Settings& settings) {
       integer_setting(settings, "offline_grace_seconds", c.offline_grace.count(), 0, 86400));
   c.change_poll = std::chrono::milliseconds(
       integer_setting(settings, "change_poll_ms", c.change_poll.count(), 50, 60000));
+  c.disclosure_retention_days = static_cast<int>(
+      integer_setting(settings, "disclosure_retention_days", c.disclosure_retention_days, 1, 36500));
   // The feed counts as "in sync" only after a read: a poll slower than the grace would make a
   // quiet, healthy process answer 503 between reads.
   if (c.offline_grace.count() > 0 && c.change_poll >= c.offline_grace)

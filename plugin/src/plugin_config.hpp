@@ -8,6 +8,11 @@
 //   change_poll_ms         1000  50..60000 The change feed's fallback read interval: a lost
 //                                          PostgreSQL notification is made good within it.
 //                                          Must be shorter than the offline grace.
+//   disclosure_retention_days  2192  1..36500  How long the record of which patients each
+//                                          key's requests read or changed is kept (default six
+//                                          years, leap days included: US clinics keep
+//                                          disclosure accountings six years). Older days are
+//                                          deleted by the background thread.
 #pragma once
 
 #include <chrono>
@@ -20,6 +25,7 @@ namespace mdp::api_access {
 struct PluginConfig {
   std::chrono::seconds offline_grace{30};
   std::chrono::milliseconds change_poll{1000};
+  int disclosure_retention_days = 2192;
 };
 
 // Throws std::invalid_argument naming the setting and its range.

@@ -17,6 +17,8 @@
 #include "auth/hasher_pool.hpp"
 #include "auth/key_cache.hpp"
 #include "auth/key_loader.hpp"
+#include "disclosure/disclosure_recorder.hpp"
+#include "disclosure/disclosure_store.hpp"
 #include "keys/key_store.hpp"
 #include "mdp/host/services.hpp"
 #include "metrics/plugin_metrics.hpp"
@@ -40,7 +42,9 @@ struct PluginContext {
         loader(h.database(), cache, plans),
         flusher(cache, usage, zones, h.log(), &metrics),
         feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}, &metrics),
-        notifier(h.database(), h.notifications(), h.log(), usage) {}
+        notifier(h.database(), h.notifications(), h.log(), usage),
+        disclosure_store(h.database()),
+        disclosures(disclosure_store, h.log()) {}
 
   host::HostServices& host;
   const PluginConfig config;
@@ -57,6 +61,8 @@ struct PluginContext {
   UsageFlusher flusher;
   ChangeFeed feed;  // started by the plugin after on_load's registrations
   Notifier notifier;  // messages to the clinic's admins, checked by the background thread
+  DisclosureStore disclosure_store;
+  DisclosureRecorder disclosures;  // which records each key touched, flushed like usage
 
   Micros now() const noexcept { return to_micros(host.clock().now()); }
   // Stored timestamps are whole seconds, so JSON shows "2026-11-26T09:30:00Z" (no fraction)

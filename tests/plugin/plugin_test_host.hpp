@@ -295,6 +295,9 @@ class PluginTest : public ::testing::TestWithParam<host::Dialect> {
 
   RouteResult call(const std::string& method, const std::string& path, const std::string& body = "",
                    const host::User& user = admin_a());
+  // The same for a route whose 200 answers `content_type` (e.g. a CSV export).
+  RouteResult call_as(const std::string& method, const std::string& path, const std::string& body,
+                      const host::User& user, const std::string& content_type);
   // POST keys with a label and scopes; returns {id, secret}.
   std::pair<std::int64_t, std::string> create_key(const std::string& label = "Power BI sync",
                                                   const std::string& scopes_json = "[\"read\"]",

@@ -25,7 +25,8 @@ TEST_P(RoutesTest, RegistersExactlyTheDocumentedRoutes) {
   }
   EXPECT_EQ(got, (std::set<std::string>{"GET keys", "POST keys", "PATCH keys/{id}", "POST keys/{id}/revoke",
                                         "POST keys/{id}/rotate", "GET events",
-                                        "GET keys/{id}/usage", "GET errors"}));
+                                        "GET keys/{id}/usage", "GET errors", "GET keys/{id}/disclosures",
+                                        "GET patients/{id}/disclosures"}));
   ASSERT_EQ(reg_->features.size(), 1u);
   EXPECT_EQ(reg_->features[0].id, "api_access");
   EXPECT_EQ(reg_->features[0].label, "API access");

@@ -236,6 +236,7 @@ struct Application::Impl {
   ManualClock* test_clock;
   std::vector<std::shared_ptr<LoadedPlugin>> plugins;
   std::vector<std::shared_ptr<host::ApiHook>> hooks;
+  std::vector<bool> hook_takes_records;  // per hook: built for 2.1 or later (on_api_records)
   HeaderPolicy header_policy;
   TrustedProxies trusted_proxies;
   mutable std::shared_mutex clinic_mutex;
@@ -259,7 +260,10 @@ struct Application::Impl {
                  return json::serialize(json::object{{"csrf_token", csrf}, {"user", std::move(*user)}});
                }) {
     for (const auto& lp : plugins)
-      if (lp->hook()) hooks.push_back(lp->hook());
+      if (lp->hook()) {
+        hooks.push_back(lp->hook());
+        hook_takes_records.push_back(lp->abi_minor() >= 1);
+      }
   }
 
   static bool is_login_post(const HttpRequest& req) noexcept {
@@ -730,7 +734,8 @@ struct Application::Impl {
     }
     if (!path_known) return json_error(404, "not_found", "No such API route.");
     if (route == nullptr) return json_error(405, "method_not_allowed", "This API route does not accept that method.");
-    if (route->scope == nullptr) return serve_api(*route, req, 1);
+    Touched unreported;  // the benchmark aid reports to nobody
+    if (route->scope == nullptr) return serve_api(*route, req, 1, unreported);
     if (hooks.empty())
       return json_error(503, "api_unavailable", "The public API needs the API access plugin, which is not loaded.");
 
@@ -763,20 +768,34 @@ struct Application::Impl {
       clinic = d.clinic_id;
     }
     if (allowed) {
+      Touched touched;
       try {
-        response = serve_api(*route, req, clinic);
+        response = serve_api(*route, req, clinic, touched);
       } catch (const soci::soci_error&) {
         response = api_unavailable();  // the database failed mid-request: "try again", not a 500
       } catch (const std::exception&) {
         response = json_error(500, "internal_error", "The request failed on the server.");
       }
+      // Disclosure accounting: what the handler read or changed, to every hook that takes it.
+      if (!touched.empty())
+        for (std::size_t i = 0; i < called; ++i)
+          if (hook_takes_records[i]) hooks[i]->on_api_records(decisions[i].token, touched.data(), touched.size());
     }
     view.append_to(response);  // e.g. RateLimit fields, on allowed and refused answers alike
     for (std::size_t i = 0; i < called; ++i) hooks[i]->on_api_response(decisions[i].token, response.status);
     return response;
   }
 
-  HttpResponse serve_api(const ApiRoute& route, const HttpRequest& req, host::ClinicId clinic) {
+  // The patient records a handler read (returned) or wrote, filled only once the database work
+  // succeeded: a failed write is not reported.
+  using Touched = boost::container::small_vector<host::RecordTouch, 16>;
+  static void touch(Touched& t, long long patient, host::RecordAccess how) {
+    for (const auto& r : t)
+      if (r.id == patient && r.access == how) return;
+    t.push_back(host::RecordTouch{"patient", patient, how});
+  }
+
+  HttpResponse serve_api(const ApiRoute& route, const HttpRequest& req, host::ClinicId clinic, Touched& touched) {
     auto clinic_object = clinic_json(clinic);
     if (!clinic_object) return api_unavailable();
     json::object out{{"clinic", std::move(*clinic_object)}};
@@ -796,9 +815,13 @@ struct Application::Impl {
                             soci::into(id), soci::into(first), soci::into(last), soci::into(birth),
                             soci::use(cid));
       st.execute();
-      while (st.fetch())
+      Touched read;
+      while (st.fetch()) {
         arr.push_back(json::object{{"id", id}, {"first_name", first}, {"last_name", last}, {"birth_date", birth}});
+        read.push_back(host::RecordTouch{"patient", id, host::RecordAccess::read});  // ids are unique here
+      }
       out["patients"] = std::move(arr);
+      touched = std::move(read);
       return json_response(200, std::move(out));
     }
     if (route.endpoint == ApiEndpoint::appointments_list) {
@@ -811,10 +834,14 @@ struct Application::Impl {
                             soci::into(id), soci::into(patient), soci::into(starts), soci::into(minutes),
                             soci::into(reason), soci::use(cid));
       st.execute();
-      while (st.fetch())
+      Touched read;
+      while (st.fetch()) {
         arr.push_back(json::object{{"id", id}, {"patient_id", patient}, {"starts_at", starts},
                                    {"duration_minutes", minutes}, {"reason", reason}});
+        touch(read, patient, host::RecordAccess::read);  // an appointment is part of the patient's record
+      }
       out["appointments"] = std::move(arr);
+      touched = std::move(read);
       return json_response(200, std::move(out));
     }
     // POST /api/v1/appointments
@@ -861,6 +888,7 @@ struct Application::Impl {
            " VALUES (:c, :p, :s, :m, :r) RETURNING id",
         soci::use(cid), soci::use(patient), soci::use(starts_at), soci::use(mins), soci::use(reason),
         soci::into(id);
+    touch(touched, patient, host::RecordAccess::write);
     out["appointment"] = json::object{{"id", id}, {"patient_id", patient}, {"starts_at", starts_at},
                                       {"duration_minutes", mins}, {"reason", reason}};
     return json_response(201, out);
@@ -916,6 +944,7 @@ void Application::subscription_changed(host::ClinicId clinic) noexcept {
 
 void Application::stop_plugins() noexcept {
   impl_->hooks.clear();
+  impl_->hook_takes_records.clear();
   for (auto& lp : impl_->plugins) lp->stop();
   impl_->plugins.clear();
 }

@@ -198,6 +198,7 @@ std::shared_ptr<LoadedPlugin> load_plugin(const std::filesystem::path& manifest_
                     std::to_string(host::abi_major(abi)) + "." + std::to_string(host::abi_minor(abi)) +
                     ", this host provides " + std::to_string(host::kAbiMajor) + "." +
                     std::to_string(host::kAbiMinor) + "; refused");
+  loaded->abi_minor_ = host::abi_minor(abi);  // what the host may call (e.g. on_api_records: 2.1)
   // The toolchain behind the C++ types that cross (string ABI, compiler, SOCI): also plain C.
   if (!handle->library.has(host::kBuildSymbol))
     throw LoadError(lib_path.string() + ": does not export " + host::kBuildSymbol +

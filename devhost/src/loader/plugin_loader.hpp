@@ -13,6 +13,7 @@
 // library is unmapped when the last of them goes.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -43,6 +44,9 @@ class LoadedPlugin {
   const Manifest& manifest() const noexcept { return manifest_; }
   const std::string& id() const noexcept { return manifest_.id; }
   const std::filesystem::path& library_path() const noexcept { return library_path_; }
+  // The interface minor the plugin was built for (mdp_plugin_abi()): virtuals added after it
+  // are not in its tables, so the host calls them only when this is new enough.
+  std::uint32_t abi_minor() const noexcept { return abi_minor_; }
 
   // Each of these keeps the library loaded for as long as it (or a copy) lives.
   const std::shared_ptr<host::Plugin>& plugin() const noexcept { return plugin_; }
@@ -70,6 +74,7 @@ class LoadedPlugin {
   std::vector<host::RouteSpec> routes_;
   std::vector<host::PageSpec> pages_;
   bool stopped_ = false;
+  std::uint32_t abi_minor_ = 0;
 };
 
 // Loads one bundle. Throws ManifestError, LoadError or host::sdk::MigrationError (all one

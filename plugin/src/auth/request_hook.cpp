@@ -248,4 +248,11 @@ void RequestHook::on_api_response(std::uint64_t token, int status) noexcept {
   e->usage.record(ctx_->now(), status);
 }
 
+void RequestHook::on_api_records(std::uint64_t token, const host::RecordTouch* records,
+                                 std::size_t count) noexcept {
+  if (token == 0) return;
+  const auto* e = reinterpret_cast<const CacheEntry*>(static_cast<std::uintptr_t>(token));
+  ctx_->disclosures.record(e->key_id, ctx_->now(), records, count);
+}
+
 }  // namespace mdp::api_access

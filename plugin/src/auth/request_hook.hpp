@@ -34,6 +34,9 @@ class RequestHook final : public host::ApiHook {
   explicit RequestHook(std::shared_ptr<PluginContext> ctx);
   void on_api_request(const host::ApiRequest& request, host::ApiDecision& decision) noexcept override;
   void on_api_response(std::uint64_t token, int status) noexcept override;
+  // Disclosure accounting: adds the records to the key's tally in memory (no I/O).
+  void on_api_records(std::uint64_t token, const host::RecordTouch* records,
+                      std::size_t count) noexcept override;
 
  private:
   // The decision itself; on_api_request adds the metrics (metrics/plugin_metrics.hpp).

@@ -121,6 +121,14 @@ json::object expiry_field(const ApiKeysPageInput& in) {
           {"options", std::move(options)}};
 }
 
+// Which patients the key's requests read or changed in the last 30 days, as a CSV download
+// (routes/disclosure_routes.hpp; other ranges through its from/to parameters).
+json::object disclosure_link(KeyId id) {
+  return {{"type", "link"},
+          {"text", "Patients accessed (CSV)"},
+          {"href", "/plugins/api-access/keys/" + std::to_string(id) + "/disclosures?format=csv"}};
+}
+
 json::object generate_modal(const std::vector<host::ApiScope>& scopes, const ApiKeysPageInput& in) {
   json::array options;
   bool has_read = false;
@@ -479,6 +487,7 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     key_cell.push_back(
                          json::object{{"type", "link"}, {"text", "Activity"},
                                       {"query", json::object{{"view", "activity"}, {"key", std::to_string(k.id)}}}});
+    key_cell.push_back(disclosure_link(k.id));
 
     json::array scopes_cell;
     for (const auto& s : k.scopes) {

@@ -42,6 +42,22 @@ std::string format_date(DayNumber d) {
   return buf;
 }
 
+std::optional<DayNumber> parse_day(std::string_view s) noexcept {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  int v[3] = {0, 0, 0};
+  const std::size_t starts[3] = {0, 5, 8}, lengths[3] = {4, 2, 2};
+  for (int i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < lengths[i]; ++j) {
+      const char c = s[starts[i] + j];
+      if (c < '0' || c > '9') return std::nullopt;
+      v[i] = v[i] * 10 + (c - '0');
+    }
+  const year_month_day ymd{std::chrono::year{v[0]}, std::chrono::month{static_cast<unsigned>(v[1])},
+                           std::chrono::day{static_cast<unsigned>(v[2])}};
+  if (v[0] < 1970 || !ymd.ok()) return std::nullopt;
+  return static_cast<DayNumber>(sys_days{ymd}.time_since_epoch().count());
+}
+
 std::string format_rfc3339(Micros t) {
   const DayNumber d = day_of(t);
   const Micros in_day = t - static_cast<Micros>(d) * kMicrosPerDay;

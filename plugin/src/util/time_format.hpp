@@ -32,6 +32,9 @@ DayNumber day_of(Micros t) noexcept;  // floor division, correct before 1970 too
 std::string format_rfc3339(Micros t);
 // "2026-11-26".
 std::string format_date(DayNumber day);
+// "2026-11-26" back to a day number: exactly YYYY-MM-DD, a real date, years 1970..9999;
+// nullopt otherwise.
+std::optional<DayNumber> parse_day(std::string_view text) noexcept;
 // Strict RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), 'T'/'Z' in either case.
 // Returns nullopt for anything else, including impossible dates (2026-02-30) and years outside
 // 1970..9999. Fractions beyond microseconds are truncated.

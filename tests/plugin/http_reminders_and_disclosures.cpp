@@ -1,7 +1,8 @@
-// Notifications end to end over real HTTP: the plugin's reminders reach the clinic's admins
-// through the devhost (GET /notifications, the bell on every settings page, e-mail files in
-// the --outbox folder), once, also after a restart and with a second devhost process on the
-// same database. Time is moved with the devhosts' test clocks.
+// Over real HTTP through the devhost: the plugin's reminders reach the clinic's admins (GET
+// /notifications, the bell on every settings page, e-mail files in the --outbox folder), once,
+// also after a restart and with a second devhost process on the same database; and the demo
+// API's handlers report the patients each request read or wrote, which the per-key and
+// per-patient exports then list. Time is moved with the devhosts' test clocks.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,7 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using mdp::test::DevhostOptions;
 using mdp::test::DevhostProcess;
+using mdp::test::Headers;
 using mdp::test::HttpClient;
 using mdp::test::HttpResult;
 using mdp::test::LoginSession;
@@ -47,7 +49,7 @@ std::size_t eml_files(const fs::path& dir) {
   return n;
 }
 
-class HttpNotificationsTest : public ::testing::TestWithParam<std::string> {
+class HttpRemindersTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "PostgreSQL") {
@@ -110,7 +112,7 @@ class HttpNotificationsTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<HttpClient> http_;
 };
 
-TEST_P(HttpNotificationsTest, RotationDueReachesTheAdminsOnceInTheAppAndByEmail) {
+TEST_P(HttpRemindersTest, RotationDueReachesTheAdminsOnceInTheAppAndByEmail) {
   set_clock(*http_, "2026-12-01T09:00:00Z");
   auto owner = login(*http_, kOwner);
   auto created = http_->post("/plugins/api-access/keys", R"({"label":"Power BI sync","scopes":["read"]})",
@@ -186,7 +188,7 @@ TEST_P(HttpNotificationsTest, RotationDueReachesTheAdminsOnceInTheAppAndByEmail)
   EXPECT_EQ(eml_files(outbox_), 3u);
 }
 
-TEST_P(HttpNotificationsTest, TwoDevhostsOnOneDatabaseTellEachAdminOnce) {
+TEST_P(HttpRemindersTest, TwoDevhostsOnOneDatabaseTellEachAdminOnce) {
   set_clock(*http_, "2026-12-01T09:00:00Z");
   const auto creator = login(*http_, kOwner);
   for (const char* label : {"a", "b", "c"}) {
@@ -213,7 +215,63 @@ TEST_P(HttpNotificationsTest, TwoDevhostsOnOneDatabaseTellEachAdminOnce) {
   other->stop();
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, HttpNotificationsTest, ::testing::Values("SQLite", "PostgreSQL"),
+TEST_P(HttpRemindersTest, TheDemoApiReportsPatientsAndTheExportsListThem) {
+  set_clock(*http_, "2026-12-01T09:00:00Z");
+  const auto owner = login(*http_, kOwner);
+  const Headers json_post = owner.headers(true, {{"Content-Type", "application/json"}});
+  auto created = http_->post("/plugins/api-access/keys", R"({"label":"Booking, widget","scopes":["read","appointments:write"]})",
+                             json_post);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const auto id = parse(created).at("key").at("id").as_int64();
+  const std::string secret(parse(created).at("secret").as_string());
+  const Headers bearer{{"Authorization", "Bearer " + secret}, {"Content-Type", "application/json"}};
+  auto patients = http_->get("/api/v1/patients", bearer);
+  ASSERT_EQ(patients.status, 200) << patients.body;
+  std::vector<std::int64_t> ids;
+  for (const auto& p : parse(patients).at("patients").as_array()) ids.push_back(p.at("id").as_int64());
+  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_EQ(http_->get("/api/v1/patients", bearer).status, 200);
+  auto booked = http_->post("/api/v1/appointments",
+                            R"({"patient_id":)" + std::to_string(ids[0]) + R"(,"starts_at":"2026-12-10T09:00:00Z"})", bearer);
+  ASSERT_EQ(booked.status, 201) << booked.body;
+  // A write that failed is not a write.
+  ASSERT_EQ(http_->post("/api/v1/appointments", R"({"patient_id":999999,"starts_at":"2026-12-10T09:00:00Z"})", bearer).status,
+            404);
+  ASSERT_EQ(http_->get("/api/v1/ping", bearer).status, 200);  // touches no patient
+
+  const std::string base = "/plugins/api-access/keys/" + std::to_string(id) + "/disclosures";
+  auto csv = http_->get(base + "?from=2026-12-01&to=2026-12-01&format=csv", owner.headers(false));
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_EQ(csv.header("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(csv.header("Content-Disposition"),
+            "attachment; filename=\"api-key-" + std::to_string(id) + "-disclosures-2026-12-01-to-2026-12-01.csv\"");
+  const std::string preview(parse(created).at("key").at("preview").as_string());
+  auto line = [&](std::int64_t patient, const char* access, int requests) {
+    return "2026-12-01," + std::to_string(id) + ",\"Booking, widget\"," + preview + ",patient," +
+           std::to_string(patient) + "," + access + "," + std::to_string(requests) +
+           ",2026-12-01T09:00:00Z,2026-12-01T09:00:00Z\r\n";
+  };
+  EXPECT_EQ(csv.body, "date,key_id,key_label,key_preview,record_type,record_id,access,requests,first_at,last_at\r\n" +
+                          line(ids[0], "read", 2) + line(ids[0], "write", 1) + line(ids[1], "read", 2) +
+                          line(ids[2], "read", 2));
+
+  auto per_patient = http_->get("/plugins/api-access/patients/" + std::to_string(ids[0]) +
+                                    "/disclosures?from=2026-12-01&to=2026-12-01",
+                                owner.headers(false));
+  ASSERT_EQ(per_patient.status, 200) << per_patient.body;
+  const auto v = parse(per_patient);
+  EXPECT_EQ(v.at("keys"), 1);
+  ASSERT_EQ(v.at("records").as_array().size(), 2u);
+  EXPECT_EQ(v.at("records").at(0).at("key").at("id"), id);
+
+  // Staff may not read the accounting; the page links each key's export.
+  const auto staff = login(*http_, kStaff);
+  EXPECT_EQ(http_->get(base, staff.headers(false)).status, 403);
+  auto page = http_->get("/settings/integrations/api-keys", owner.headers(false));
+  EXPECT_NE(page.body.find(base + "?format=csv"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, HttpRemindersTest, ::testing::Values("SQLite", "PostgreSQL"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
