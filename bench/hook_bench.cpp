@@ -19,6 +19,8 @@
 //                         row in the `per_row` counter.
 //   (f) BM_Metrics_{Off,On}_*  on_api_request with metrics off (the SDK's NoMetrics) and on (the
 //                         devhost's PrometheusMetrics): valid key with 1, 2, 4 threads, revoked key.
+//   (g) BM_Disclosure_{Off,On}  a valid key's request + response without and with the handler's
+//                         report of three patients read (on_api_records) between them; 1, 2, 4 threads.
 //   (e) BM_Hook_Valid_Threads_*  (b) valid (request + response) with 1, 2, 4 threads sharing one
 //                         hook: SameKey (every thread the same key: worst case, one integration
 //                         hammering; also RequestOnly, without the usage counting), SameShard (a
@@ -562,6 +564,30 @@ BENCHMARK(BM_Metrics_Off_Valid)->Threads(1)->Threads(2)->Threads(4)->UseRealTime
 BENCHMARK(BM_Metrics_On_Valid)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_Metrics_Off_Revoked);
 BENCHMARK(BM_Metrics_On_Revoked);
+
+// ---------------------------------------------------------------------------------------------
+// (g) Disclosure accounting off against on: a valid cached key, request + response (Off: the
+// plain cached decision with usage counting), and the same with the handler's report of three
+// patients read between them (On: what GET /api/v1/patients reports for the demo clinic). Every
+// thread the same key (one key's tally shared by all threads: the worst case), 1, 2, 4 threads.
+void disclose_in_threads(benchmark::State& state, bool report) {
+  BenchRequest r(g_env->valid);
+  const host::RecordTouch touched[3] = {{"patient", 1, host::RecordAccess::read},
+                                        {"patient", 2, host::RecordAccess::read},
+                                        {"patient", 3, host::RecordAccess::read}};
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    if (report) g_env->hook->on_api_records(d.token, touched, 3);
+    g_env->hook->on_api_response(d.token, 200);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+void BM_Disclosure_Off(benchmark::State& state) { disclose_in_threads(state, false); }
+void BM_Disclosure_On(benchmark::State& state) { disclose_in_threads(state, true); }
+BENCHMARK(BM_Disclosure_Off)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_Disclosure_On)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
 // ---------------------------------------------------------------------------------------------
 void build_env(std::size_t bulk) {

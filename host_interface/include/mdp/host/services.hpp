@@ -308,6 +308,9 @@ class BOOST_SYMBOL_VISIBLE Metrics {
   virtual HistogramFamily& histogram(std::string_view name, std::string_view help,
                                      const std::vector<std::string>& label_names,
                                      const std::vector<double>& bucket_bounds) noexcept = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
 // Notifications (since 2.1): messages from a plugin to a clinic's admins, delivered by the host
 // in the app (the devhost: a bell in the settings header with a list) and by e-mail (the
 // devhost: one .eml file per message and recipient in its outbox folder). Who receives them is
