@@ -228,7 +228,8 @@ TEST_P(HttpRemindersTest, TheDemoApiReportsPatientsAndTheExportsListThem) {
   auto patients = http_->get("/api/v1/patients", bearer);
   ASSERT_EQ(patients.status, 200) << patients.body;
   std::vector<std::int64_t> ids;
-  for (const auto& p : parse(patients).at("patients").as_array()) ids.push_back(p.at("id").as_int64());
+  const auto listed = parse(patients);
+  for (const auto& p : listed.at("patients").as_array()) ids.push_back(p.at("id").as_int64());
   ASSERT_EQ(ids.size(), 3u);
   ASSERT_EQ(http_->get("/api/v1/patients", bearer).status, 200);
   auto booked = http_->post("/api/v1/appointments",
