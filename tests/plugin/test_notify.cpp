@@ -210,6 +210,34 @@ TEST_P(NotifyTest, WeeklyDigestOnlyWithSomethingToDoOncePerWeek) {
   EXPECT_EQ(sent_with("/digest/"), 2u);
 }
 
+TEST_P(NotifyTest, AKeyRevokedByALeakReportIsToldOnce) {
+  auto [id, secret] = create_key("Website widget");
+  auto [other, other_secret] = create_key("revoked by hand");
+  ASSERT_EQ(call("POST", "keys/" + std::to_string(other) + "/revoke").status, 200);
+  {
+    // What the leaked-key report does to the row (routes of the leak report, migration 0003).
+    std::size_t token = 0;
+    soci::session* s = host_->db->borrow(5s, token);
+    long long at = plugin_->context()->now_seconds(), key = id;
+    *s << "UPDATE api_access_keys SET revoked_at = :a, revoked_reason = 'leak_report' WHERE id = :k", soci::use(at),
+        soci::use(key);
+    host_->db->give_back(token);
+  }
+  round();
+  round();
+  restart_plugin();
+  round();
+  EXPECT_EQ(sent_with(key_part(id, "revoked_leak")), 1u);
+  EXPECT_EQ(sent_with(key_part(other, "revoked_leak")), 0u);  // an admin's own revocation is no news
+  const auto all = host_->notes.accepted();
+  auto leak = std::find_if(all.begin(), all.end(), [&](const host::Notification& n) {
+    return n.key.find(key_part(id, "revoked_leak")) != std::string::npos;
+  });
+  ASSERT_NE(leak, all.end());
+  EXPECT_EQ(leak->severity, host::NotificationSeverity::danger);
+  EXPECT_NE(leak->subject.find("reported as leaked"), std::string::npos) << leak->subject;
+}
+
 TEST(NoticeRules, IsoWeeks) {
   auto day = [](int y, unsigned m, unsigned d) {
     return static_cast<DayNumber>(std::chrono::sys_days{std::chrono::year{y} / m / d}.time_since_epoch().count());
