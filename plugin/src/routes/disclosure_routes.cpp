@@ -119,7 +119,9 @@ host::Response key_disclosures(PluginContext& ctx, const host::RouteRequest& req
 }
 
 host::Response patient_disclosures(PluginContext& ctx, const host::RouteRequest& req) {
-  const std::int64_t patient = id_param(req, "id", "patient_not_found", "No patient with this id.");
+  const auto id = positive_id_param(req, "id");
+  if (!id) throw HttpError{404, "patient_not_found", "No patient with this id."};
+  const std::int64_t patient = *id;
   const Range range = range_of(ctx, req);
   ctx.disclosures.flush();
   const auto rows = ctx.disclosure_store.for_record(req.user.clinic_id, kPatient, patient, range.from, range.to,

@@ -53,18 +53,19 @@ host::RouteHandler guarded(std::shared_ptr<PluginContext> ctx, Handler fn) {
   };
 }
 
-std::int64_t id_param(const host::RouteRequest& req, const char* name, const char* code, const char* message) {
+std::optional<std::int64_t> positive_id_param(const host::RouteRequest& req, const char* name) {
   const std::string* s = req.param(name);
   std::int64_t id = 0;
   if (s != nullptr && !s->empty() && s->size() <= 18) {
     const auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), id);
     if (ec == std::errc{} && p == s->data() + s->size() && id > 0) return id;
   }
-  throw HttpError{404, code, message};
+  return std::nullopt;
 }
 
 std::int64_t key_id_param(const host::RouteRequest& req) {
-  return id_param(req, "id", "key_not_found", "No API key with this id in your clinic.");
+  if (const auto id = positive_id_param(req, "id")) return *id;
+  throw HttpError{404, "key_not_found", "No API key with this id in your clinic."};
 }
 
 }  // namespace mdp::api_access

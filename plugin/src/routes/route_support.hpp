@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mdp/host/http.hpp"
@@ -29,8 +30,8 @@ host::Response database_unavailable();
 // anything else as 500 internal_error (logged). Never throws.
 host::RouteHandler guarded(std::shared_ptr<PluginContext> ctx, Handler fn);
 
-// The route's positive integer parameter `name`; otherwise throws HttpError{404, code, message}.
-std::int64_t id_param(const host::RouteRequest& req, const char* name, const char* code, const char* message);
+// The route's parameter `name` as a positive whole number; nullopt when it is not one.
+std::optional<std::int64_t> positive_id_param(const host::RouteRequest& req, const char* name);
 
 // The key id of a keys/{id}/... route (404 key_not_found otherwise).
 std::int64_t key_id_param(const host::RouteRequest& req);
