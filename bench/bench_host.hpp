@@ -1,6 +1,6 @@
-// The host side of page_bench (hook_bench has its own copy): the devhost's real SociDatabase (a SQLite file in WAL mode
-// with the plugin's migrations applied) and ManualClock; log, directory and subscriptions
-// minimal and lock-free, with API access on for every clinic.
+// The host side of hook_bench and page_bench: the devhost's real SociDatabase (a SQLite file in
+// WAL mode with the plugin's migrations applied) and ManualClock; log, directory and
+// subscriptions minimal and lock-free, with API access on for every clinic.
 #pragma once
 
 #include <filesystem>
@@ -58,9 +58,11 @@ class BenchHost final : public host::HostServices {
   const host::Subscriptions& subscriptions() const noexcept override { return subs_; }
   const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
   const host::Settings& settings() const noexcept override { return settings_; }
-  host::Metrics& metrics() noexcept override { return metrics_; }
+  // Metrics off (the SDK's discarding service) unless a benchmark points this elsewhere.
+  host::Metrics& metrics() noexcept override { return *metrics_; }
   devhost::PluginSettings settings_;
-  host::sdk::NoMetrics metrics_;
+  host::sdk::NoMetrics no_metrics;
+  host::Metrics* metrics_ = &no_metrics;
   host::Notifications& notifications() noexcept override { return notes_; }
   AcceptAllNotifications notes_;
 

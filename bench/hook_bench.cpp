@@ -52,6 +52,7 @@
 #include <soci/soci.h>
 
 #include "auth/request_hook.hpp"
+#include "bench_host.hpp"
 #include "keys/key_format.hpp"
 #include "mdp/host/sdk/migrations.hpp"
 #include "mdp/host/sdk/no_metrics.hpp"
@@ -74,67 +75,7 @@ namespace {
 
 constexpr host::ClinicId kClinic = 1;
 
-// ---------------------------------------------------------------------------------------------
-// The host side: the devhost's SociDatabase + ManualClock, everything else minimal and lock-free.
-class QuietLog final : public host::Log {
- public:
-  void write(host::LogLevel, std::string_view) noexcept override {}
-};
-class NoDirectory final : public host::Directory {
- public:
-  host::Lookup<host::User> user(host::UserId) const noexcept override { return host::Lookup<host::User>::not_found(); }
-  host::Lookup<host::Clinic> clinic(host::ClinicId) const noexcept override { return host::Lookup<host::Clinic>::not_found(); }
-};
-// API access on for every clinic (the plugin caches the answer per clinic anyway).
-class AllEnabled final : public host::Subscriptions {
- public:
-  host::Lookup<std::string> tier(host::ClinicId) const noexcept override {
-    return host::Lookup<std::string>::found("enterprise");
-  }
-  host::Lookup<std::vector<std::string>> addons(host::ClinicId) const noexcept override {
-    return host::Lookup<std::vector<std::string>>::found({});
-  }
-  host::Lookup<host::FeatureState> feature(host::ClinicId, std::string_view) const noexcept override {
-    return host::Lookup<host::FeatureState>::found({true, host::FeatureSource::tier});
-  }
-};
-
-// Accepts every notification and keeps none.
-class AcceptAllNotifications final : public host::Notifications {
- public:
-  host::NotifyResult notify(const host::Notification&) noexcept override { return host::NotifyResult::accepted; }
-};
-
-class BenchHost final : public host::HostServices {
- public:
-  explicit BenchHost(const std::filesystem::path& file)
-      : db(host::Dialect::sqlite, file.string(), 4) {
-    host::sdk::apply_migrations(db, "api-access", std::filesystem::path(MDP_SQL_DIR) / "sqlite");
-    scopes = {{"read", "Read every GET of the public API", false}};
-  }
-  host::Database& database() noexcept override { return db; }
-  const host::Clock& clock() const noexcept override { return clock_; }
-  host::Log& log() noexcept override { return log_; }
-  const host::Directory& directory() const noexcept override { return dir_; }
-  const host::Subscriptions& subscriptions() const noexcept override { return subs_; }
-  const std::vector<host::ApiScope>& api_scopes() const noexcept override { return scopes; }
-  const host::Settings& settings() const noexcept override { return settings_; }
-  // Metrics off (the SDK's discarding service) unless a benchmark points this at `prometheus`.
-  host::Metrics& metrics() noexcept override { return *metrics_; }
-  host::Notifications& notifications() noexcept override { return notes_; }
-  devhost::PluginSettings settings_;
-  AcceptAllNotifications notes_;
-
-  devhost::SociDatabase db;
-  devhost::ManualClock clock_;
-  QuietLog log_;
-  NoDirectory dir_;
-  AllEnabled subs_;
-  std::vector<host::ApiScope> scopes;
-  host::sdk::NoMetrics no_metrics;
-  devhost::PrometheusMetrics prometheus{log_};
-  host::Metrics* metrics_ = &no_metrics;
-};
+using mdp::bench::BenchHost;
 
 // A minimal request: GET /api/v1/ping, scope read, one Authorization header, no query.
 class BenchRequest final : public host::ApiRequest {
@@ -167,6 +108,7 @@ class BenchRequest final : public host::ApiRequest {
 struct Env {
   std::filesystem::path file;
   std::unique_ptr<BenchHost> host;
+  std::unique_ptr<devhost::PrometheusMetrics> prometheus;  // (f): the "metrics on" host service
   std::shared_ptr<api::PluginContext> ctx;  // the hook of (b) and (e)
   std::shared_ptr<api::RequestHook> hook;
 
@@ -669,7 +611,8 @@ void build_env(std::size_t bulk) {
   // back to NoMetrics for every other benchmark.
   g_metrics = new MetricsHooks;
   g_metrics->off_ctx = new_context();
-  g_env->host->metrics_ = &g_env->host->prometheus;
+  g_env->prometheus = std::make_unique<devhost::PrometheusMetrics>(g_env->host->log_);
+  g_env->host->metrics_ = g_env->prometheus.get();
   g_metrics->on_ctx = new_context();
   g_env->host->metrics_ = &g_env->host->no_metrics;
   g_metrics->off = std::make_shared<api::RequestHook>(g_metrics->off_ctx);
@@ -681,7 +624,7 @@ void build_env(std::size_t bulk) {
     expect(!decide(*hook, BenchRequest(g_env->revoked)).allowed, "revoked (metrics hooks)");
   }
   // The "on" hook really counts into the registry (else its figure would measure nothing).
-  expect(g_env->host->prometheus.exposition().find(
+  expect(g_env->prometheus->exposition().find(
              "mdp_api_access_decisions_total{code=\"allowed\"} 1\n") != std::string::npos,
          "the metrics-on hook counted its decision");
 }

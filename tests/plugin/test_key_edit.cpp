@@ -5,7 +5,10 @@
 #include <chrono>
 #include <thread>
 
+#include <soci/soci.h>
+
 #include "keys/key_attributes.hpp"
+#include "plugin_context.hpp"
 #include "plugin_test_host.hpp"
 
 namespace mdp::api_access::test {
@@ -185,6 +188,30 @@ TEST_P(KeyEditTest, AnotherHostProcessEnforcesANarrowingWithinTheFeedInterval) {
   EXPECT_EQ(code_of(d), "insufficient_scope");
   EXPECT_TRUE(decide_other("read").allowed);
   other->on_stop();
+}
+
+TEST_P(KeyEditTest, AStoredAddressListThatNoLongerParsesStaysClosedThroughEditsAndRotation) {
+  auto [id, secret] = create_key();
+  ASSERT_EQ(patch(id, R"({"allowed_ips":["203.0.113.0/24"]})").status, 200);
+  {
+    // An operator's hand edit leaves text the plugin cannot parse.
+    host::SessionLease sql(host_->database(), std::chrono::seconds(5));
+    ASSERT_TRUE(sql);
+    long long kid = id;
+    *sql << "UPDATE api_access_keys SET allowed_ips = '203.0.113.0/24 oops' WHERE id = :id",
+        soci::use(kid);
+  }
+  auto& keys = plugin_->context()->keys;
+  auto closed = [&](KeyId k) {
+    const auto st = keys.state(k);
+    return st && !st->rules.allowed.anywhere() && !st->rules.allowed.allows("203.0.113.5");
+  };
+  ASSERT_TRUE(closed(id));
+  ASSERT_EQ(patch(id, R"({"label":"Renamed"})").status, 200);
+  EXPECT_TRUE(closed(id)) << "a label edit rewrote the address list";
+  auto rot = call("POST", "keys/" + std::to_string(id) + "/rotate", "{}");
+  ASSERT_EQ(rot.status, 201) << rot.body;
+  EXPECT_TRUE(closed(rot.json.at("key").at("id").as_int64())) << "the rotated key allows more";
 }
 
 TEST_P(KeyEditTest, LastUsedFromIsTheLatestClientKeptPerKey) {

@@ -3,10 +3,8 @@
 #include <functional>
 #include <thread>
 
-#include <botan/hex.h>
-#include <botan/system_rng.h>
-
 #include "disclosure/disclosure_store.hpp"
+#include "util/batch_id.hpp"
 
 namespace mdp::api_access {
 
@@ -16,12 +14,6 @@ namespace {
 std::size_t shard_of_this_thread() noexcept {
   const std::uint64_t h = std::hash<std::thread::id>{}(std::this_thread::get_id());
   return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ull) >> 60) % DisclosureRecorder::kShards;
-}
-
-std::string new_batch_id() {
-  std::uint8_t bytes[16];
-  Botan::system_rng().randomize(bytes, sizeof bytes);
-  return Botan::hex_encode(bytes, sizeof bytes, false);
 }
 
 }  // namespace

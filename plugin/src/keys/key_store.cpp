@@ -351,9 +351,15 @@ std::optional<std::pair<KeyRecord, KeyRecord>> KeyStore::rotate(
   nk.scopes = old->scopes;
   nk.description = old->description;
   nk.rate_limit = old->rate_limit;
-  std::string ignored;
-  nk.allowed = AddressFilter::parse(old->allowed_ips, ignored).value_or(AddressFilter{});
   const long long id = insert_key(*sql, nk, old->id);
+  {
+    // The address list is copied as stored, not through KeyRecord: a stored list that no longer
+    // parses allows nothing (AddressFilter::from_stored), and the new key must not allow more.
+    long long nid = id, oid = old->id;
+    sql->once << "UPDATE api_access_keys SET allowed_ips = "
+                 "(SELECT o.allowed_ips FROM api_access_keys o WHERE o.id = :old) WHERE id = :id",
+        soci::use(oid), soci::use(nid);
+  }
   insert_event(*sql, nk.clinic_id, id, "rotated", nk.label, nk.preview, nk.created_by,
                nk.created_at, old->id);
   // The grace period only ever shortens the old key's life: a revoked key stays revoked and an
@@ -467,8 +473,11 @@ UpdateResult KeyStore::update(host::ClinicId clinic, KeyId id, const KeyUpdate& 
     }
     if (!changed.empty()) {
       const std::string scopes = join_scopes(next.scopes);
-      std::string allowed;
-      for (const auto& n : next.allowed_ips) allowed += (allowed.empty() ? "" : " ") + n;
+      // Only a changed list is written: an edit of the label must never rewrite the stored list
+      // (one that no longer parses allows nothing, and must not turn into "anywhere").
+      const bool allowed_changed = next.allowed_ips != rec->allowed_ips;
+      const std::string allowed = allowed_changed ? u.allowed->to_stored() : std::string();
+      soci::indicator i_allowed = allowed_changed ? soci::i_ok : soci::i_null;
       long long rate_req = next.rate_limit ? next.rate_limit->requests : 0;
       long long rate_sec = next.rate_limit ? next.rate_limit->per_seconds : 0;
       soci::indicator i_rate = next.rate_limit ? soci::i_ok : soci::i_null, i_rate2 = i_rate;
@@ -476,10 +485,10 @@ UpdateResult KeyStore::update(host::ClinicId clinic, KeyId id, const KeyUpdate& 
       // The database's trigger records scope, address and rate-limit changes in the change feed
       // (sql/*/0003), so every host process refreshes what its request hook enforces.
       sql->once << "UPDATE api_access_keys SET label = :l, description = :d, scopes = :s, "
-                   "allowed_ips = :ips, rate_limit_requests = :rr, rate_limit_per_seconds = :rs "
-                   "WHERE id = :id",
+                   "allowed_ips = COALESCE(:ips, allowed_ips), rate_limit_requests = :rr, "
+                   "rate_limit_per_seconds = :rs WHERE id = :id",
           soci::use(next.label), soci::use(next.description), soci::use(scopes),
-          soci::use(allowed), soci::use(rate_req, i_rate), soci::use(rate_sec, i_rate2),
+          soci::use(allowed, i_allowed), soci::use(rate_req, i_rate), soci::use(rate_sec, i_rate2),
           soci::use(kid);
       for (const auto& c : changed) result.detail += (result.detail.empty() ? "" : "; ") + c;
       insert_event(*sql, clinic, id, "updated", next.label, next.preview, by, now, std::nullopt,

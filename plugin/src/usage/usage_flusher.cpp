@@ -5,18 +5,9 @@
 #include <map>
 #include <tuple>
 
-#include <botan/hex.h>
-#include <botan/system_rng.h>
+#include "util/batch_id.hpp"
 
 namespace mdp::api_access {
-
-namespace {
-std::string new_batch_id() {
-  std::uint8_t bytes[16];
-  Botan::system_rng().randomize(bytes, sizeof bytes);
-  return Botan::hex_encode(bytes, sizeof bytes, false);
-}
-}  // namespace
 
 std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
   Batch b;
