@@ -5,21 +5,32 @@
 # short run of every fuzzer (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Each step says how long it took, so a slow CI run shows where its time went.
+step_start=$SECONDS
+step_done() { echo "== test.sh: $1 took $((SECONDS - step_start)) s (total $SECONDS s)"; step_start=$SECONDS; }
 scripts/install-deps.sh
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/manifest && npm ci --no-audit --no-fund --loglevel=error)
 (cd integrations/secretlint && npm ci --no-audit --no-fund --loglevel=error)
+step_done "packages"
 
 cmake --preset dev >/dev/null
 cmake --build --preset dev
+step_done "dev build"
 # MDP_REQUIRE_PG: a PostgreSQL suite fails, rather than skips, if the server is missing.
 MDP_REQUIRE_PG=1 scripts/with-postgres.sh ctest --preset dev
+step_done "dev tests"
 # The installed SDK, used the way another team's host uses it (examples/minimal-host).
 scripts/sdk-check.sh build/dev
+step_done "SDK check"
 
 cmake --preset asan >/dev/null
 cmake --build --preset asan
+step_done "ASan build"
 MDP_REQUIRE_PG=1 scripts/with-postgres.sh ctest --preset asan -L sanitize
+step_done "ASan tests"
 
 # Every parser that sees outside input, fuzzed for a short while (20 s each).
 scripts/fuzz.sh
+step_done "fuzz build and runs"
