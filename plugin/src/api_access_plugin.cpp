@@ -71,6 +71,16 @@ void ApiAccessPlugin::background_tick() noexcept {
   } catch (const std::exception& e) {
     ctx.host.log().write(host::LogLevel::warning, std::string("expiry sweep: ") + e.what());
   }
+  // After the flush (it judges from what was just written), before the notifications (so
+  // "revoked automatically" goes out in this round). This process's cache learns of a
+  // revocation now; the others through the change feed.
+  for (const KeyId id : ctx.rotation_finisher.tick(ctx.now()).revoked) {
+    try {
+      ctx.key_rules_changed(id);
+    } catch (const std::exception&) {
+      // The change feed brings it within its interval.
+    }
+  }
   ctx.notifier.tick(ctx.now());  // after the flush: the rules see today's requests
   if (++ticks_ % 600 == 0) {  // about every ten minutes
     try {

@@ -24,6 +24,8 @@
 #include "metrics/plugin_metrics.hpp"
 #include "notify/notifier.hpp"
 #include "plugin_config.hpp"
+#include "rotation/auto_rotation_store.hpp"
+#include "rotation/rotation_finisher.hpp"
 #include "usage/usage_flusher.hpp"
 #include "usage/usage_store.hpp"
 #include "util/clinic_zones.hpp"
@@ -44,7 +46,9 @@ struct PluginContext {
         feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}, &metrics),
         notifier(h.database(), h.notifications(), h.log(), usage),
         disclosure_store(h.database()),
-        disclosures(disclosure_store, h.log()) {}
+        disclosures(disclosure_store, h.log()),
+        auto_rotations(h.database()),
+        rotation_finisher(auto_rotations, h.log()) {}
 
   host::HostServices& host;
   const PluginConfig config;
@@ -63,6 +67,8 @@ struct PluginContext {
   Notifier notifier;  // messages to the clinic's admins, checked by the background thread
   DisclosureStore disclosure_store;
   DisclosureRecorder disclosures;  // which records each key touched, flushed like usage
+  AutoRotationStore auto_rotations;   // rotations that revoke the old key once it is unused
+  RotationFinisher rotation_finisher;  // checked by the background thread
 
   Micros now() const noexcept { return to_micros(host.clock().now()); }
   // Stored timestamps are whole seconds, so JSON shows "2026-11-26T09:30:00Z" (no fraction)

@@ -314,6 +314,57 @@ test('usage over days: the 30-day chart, the error rate and a spike mark (test c
   await shot(page, 'api-keys.png');
 });
 
+test('Rotate with the automatic finish: the old key shows what it waits for, then goes by itself', STEP, async () => {
+  const page = admin.page;
+  const s = await h.session('owner@brightsmiles.test');
+  const created = await s.call('POST', 'keys', { label: 'Accounting export', scopes: ['read'] });
+  assert.equal(created.status, 201);
+  admin.exportOld = created.body.secret;
+  assert.equal((await api(admin.exportOld)).status, 200);
+  await page.reload();
+  await keyRow(page, admin.exportOld).getByRole('button', { name: 'Rotate' }).click();
+  const dialog = page.locator('dialog[open]');
+  // Offered, and chosen by default: the old key goes once the integration has switched.
+  assert.equal(await dialog.getByLabel('Revoke the old key automatically once the integration has switched').isChecked(), true);
+  await dialog.getByRole('button', { name: 'Rotate key' }).click();
+  admin.exportNew = await takeSecret(page);
+  let oldRow = keyRow(page, admin.exportOld);
+  assert.match(await oldRow.textContent(), /Finishing rotation/);
+  assert.match(await oldRow.textContent(), /Waiting for the new key's first successful request; old key last used just now from 127\.0\.0\.1/);
+  assert.equal(await oldRow.getByRole('button', { name: 'Finish rotation now' }).count(), 1);
+  assert.equal(await oldRow.getByRole('button', { name: 'Cancel automatic revoke' }).count(), 1);
+
+  // The integration switches; three hours later the old key is still waiting out its quiet day.
+  assert.equal((await api(admin.exportNew)).status, 200);
+  await h.advanceClock(3 * 3600);
+  await login(page, 'owner@brightsmiles.test');
+  await page.goto('/settings/integrations/api-keys');
+  oldRow = keyRow(page, admin.exportOld);
+  assert.match(await oldRow.textContent(), /Waiting: old key last used 3 hours ago from 127\.0\.0\.1/);
+  assert.match(await oldRow.textContent(), /Revoked automatically in 21 hours if it stays unused/);
+  await assertAccessible(page, 'a rotation waiting to finish');
+
+  // A day without requests: the background check revokes it, as "automatic rotation".
+  // (Watched through the admin routes: a request with the old key would be a use, and restart
+  // its quiet day.)
+  await h.advanceClock(21 * 3600 + 120);
+  const s2 = await h.session('owner@brightsmiles.test');
+  let old;
+  for (let i = 0; i < 50; i++) {
+    old = (await s2.call('GET', 'keys?status=all')).body.keys.find((k) => k.preview.endsWith(last4(admin.exportOld)));
+    if (old.status === 'revoked') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(old.status, 'revoked');
+  assert.equal(old.revoked_by.name, 'automatic rotation');
+  assert.equal((await api(admin.exportOld)).body.error.code, 'revoked_api_key');
+  assert.equal((await api(admin.exportNew)).status, 200);
+  await login(page, 'owner@brightsmiles.test');
+  await page.goto('/settings/integrations/api-keys?status=revoked');
+  assert.match(await keyRow(page, admin.exportOld).textContent(), /Revoked .* by automatic rotation/);
+  await page.goto('/settings/integrations/api-keys');
+});
+
 test('locked: Downtown Dental sees why, a link to Billing, no Generate button, keys read-only', STEP, async () => {
   const page = await newPage();
   await login(page, 'admin@downtown.test');

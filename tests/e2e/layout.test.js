@@ -14,8 +14,8 @@ const keys = {};
 
 before(async () => {
   await h.start();
-  // A clinic with keys in every state the page marks: write scopes, rotated (grace), revoked,
-  // a long label, usage with errors.
+  // A clinic with keys in every state the page marks: write scopes, rotated (grace, finishing by
+  // itself), revoked, a long label, usage with errors.
   const s = await h.session('owner@brightsmiles.test');
   const make = async (label, scopes) => {
     const r = await s.call('POST', 'keys', { label, scopes });
@@ -28,7 +28,9 @@ before(async () => {
   keys.gone = await make('Old tablet app', ['read']);
   for (let i = 0; i < 12; i++) await h.api(keys.widget.secret);
   for (let i = 0; i < 3; i++) await h.api(keys.bi.secret, '/api/v1/nope');
-  assert.equal((await s.call('POST', `keys/${keys.old.key.id}/rotate`, { grace_seconds: 86400 })).status, 201);
+  // Rotated with the automatic finish: its row shows what it waits for, with two more buttons.
+  await h.api(keys.old.secret);
+  assert.equal((await s.call('POST', `keys/${keys.old.key.id}/rotate`, { grace_seconds: 86400, finish_automatically: true })).status, 201);
   assert.equal((await s.call('POST', `keys/${keys.gone.key.id}/revoke`)).status, 200);
 });
 after(async () => { await h.stop(); });

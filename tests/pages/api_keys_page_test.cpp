@@ -316,6 +316,43 @@ TEST(ApiKeysPage, ChartHasThirtyDaysTodayAndErrorRate) {
   EXPECT_NE(cell(vm, "usage").find("\"text\":\"18%\",\"tone\":\"danger\""), std::string::npos);  // 3 of 17
 }
 
+TEST(ApiKeysPage, ARotationThatFinishesItselfSaysWhatItWaitsFor) {
+  auto old_key = key(1, "Accounting export", kNow - 100 * kDay);
+  old_key.last_used_at = kNow - 3 * 3600 * kMicrosPerSecond;
+  old_key.last_used_address = "10.0.0.5";
+  auto new_key = key(2, "Accounting export", kNow - 4 * 3600 * kMicrosPerSecond);
+  new_key.rotated_from = 1;
+  new_key.preview = "mdp_\u2026Zz99";
+  WaitingRotation w;
+  w.old_key_id = 1;
+  w.new_key_id = 2;
+  w.new_preview = new_key.preview;
+  w.old_created_at = old_key.created_at;
+  w.old_last_used_at = old_key.last_used_at;
+  w.old_last_used_address = "10.0.0.5";
+  auto in = input({new_key, old_key});
+  in.auto_rotations[1] = w;
+  auto rows = [](const json::object& vm) {
+    return vm.at("children").as_array().back().at("children").as_array()[0].at("rows").as_array();
+  };
+  auto vm = build_api_keys_view_model(in);
+  auto status = json::serialize(rows(vm)[1].at("cells").at("status"));
+  EXPECT_NE(status.find("Finishing rotation"), std::string::npos) << status;
+  EXPECT_NE(status.find("Waiting for the new key's first successful request; old key last used 3 hours ago from 10.0.0.5"),
+            std::string::npos) << status;
+  EXPECT_EQ(status.find("Zz99\"}"), std::string::npos);  // the new key's preview only on hover
+  auto actions = json::serialize(rows(vm)[1].at("actions"));
+  EXPECT_NE(actions.find("\"route\":\"keys/1/rotation/finish\""), std::string::npos) << actions;
+  EXPECT_NE(actions.find("\"route\":\"keys/1/rotation/cancel\""), std::string::npos) << actions;
+  EXPECT_EQ(json::serialize(rows(vm)[0].at("cells").at("status")).find("Finishing"), std::string::npos);
+
+  in.auto_rotations[1].new_key_successes = 1;  // the integration switched
+  status = json::serialize(rows(build_api_keys_view_model(in))[1].at("cells").at("status"));
+  EXPECT_NE(status.find("Waiting: old key last used 3 hours ago from 10.0.0.5"), std::string::npos) << status;
+  EXPECT_NE(status.find("Revoked automatically in 21 hours if it stays unused"), std::string::npos) << status;
+  EXPECT_EQ(mdp::devhost::render::validate_view_model(build_api_keys_view_model(in)), "");
+}
+
 TEST(ApiKeysPage, RotatedKeySaysHowLongItStillWorks) {
   auto old_key = key(1, "Power BI sync", kNow - 100 * kDay);
   old_key.expires_at = kNow + 7 * kDay;

@@ -85,6 +85,8 @@ struct KeyRow {
     if (i_rev == soci::i_ok) r.revoked_at = revoked_at;
     if (i_rev_by == soci::i_ok)
       r.revoked_by = Actor{revoked_by_id, i_rev_name == soci::i_ok ? revoked_by_name : ""};
+    else if (i_rev_name == soci::i_ok)
+      r.revoked_by = Actor{0, revoked_by_name};  // not a user, e.g. "automatic rotation"
     if (i_rot == soci::i_ok) r.rotated_from = rotated_from;
     r.description = text(i_desc, description);
     r.rate_limit = KeyStateRow::rate_limit_of(i_rate_req == soci::i_ok, rate_requests,
@@ -342,7 +344,7 @@ KeyRecord KeyStore::create(const NewKey& k) {
 }
 
 std::optional<std::pair<KeyRecord, KeyRecord>> KeyStore::rotate(
-    KeyId old_id, NewKey nk, std::optional<Micros> old_expires_at) {
+    KeyId old_id, NewKey nk, std::optional<Micros> old_expires_at, const RotateAlso& also) {
   Lease sql(db_);
   WriteTransaction tx(*sql, db_.dialect());
   auto old = select_key(*sql, nk.clinic_id, old_id);
@@ -361,7 +363,8 @@ std::optional<std::pair<KeyRecord, KeyRecord>> KeyStore::rotate(
         soci::use(oid), soci::use(nid);
   }
   insert_event(*sql, nk.clinic_id, id, "rotated", nk.label, nk.preview, nk.created_by,
-               nk.created_at, old->id);
+               nk.created_at, old->id, also.detail);
+  if (also.in_transaction) also.in_transaction(*sql, *old, id);
   // The grace period only ever shortens the old key's life: a revoked key stays revoked and an
   // earlier expiry stays.
   if (old_expires_at && !old->revoked_at && (!old->expires_at || *old->expires_at > *old_expires_at)) {
@@ -646,6 +649,13 @@ void KeyStore::trim_changes(std::int64_t keep) {
   *sql << "DELETE FROM api_access_key_changes WHERE id <= "
           "(SELECT MAX(id) FROM api_access_key_changes) - :keep",
       soci::use(k);
+}
+
+void record_key_event(soci::session& sql, host::ClinicId clinic, KeyId key_id, const std::string& type,
+                      const std::string& label, const std::string& preview, const std::optional<Actor>& actor,
+                      Micros at, std::optional<KeyId> related, const std::string& detail) {
+  insert_event(sql, clinic, key_id, type, label, preview, actor, at,
+               related ? std::optional<long long>(*related) : std::nullopt, detail);
 }
 
 }  // namespace mdp::api_access

@@ -11,6 +11,7 @@
 // (plugin/src/auth/) and the pages (plugin/src/pages/).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,10 @@
 #include "keys/key_query.hpp"
 #include "keys/key_record.hpp"
 #include "mdp/host/services.hpp"
+
+namespace soci {
+class session;
+}
 
 namespace mdp::api_access {
 
@@ -46,6 +51,14 @@ struct KeyPage {
   std::size_t total = 0;  // matching keys on every page
   // For keys on this page that a rotation replaced: the preview of the newest replacement.
   std::map<KeyId, std::string> replaced_by;
+};
+
+// What else a rotation does in its own transaction: `detail` on the "rotated" event, and
+// `in_transaction(session, old key, new key id)` (e.g. rotation/auto_rotation_store.hpp), which
+// may throw to undo the whole rotation.
+struct RotateAlso {
+  std::string detail;
+  std::function<void(soci::session&, const KeyRecord&, KeyId)> in_transaction;
 };
 
 // The parts of a key that can change after creation and that the request hook enforces.
@@ -99,8 +112,10 @@ class KeyStore {
   // A new key with the old key's label and scopes, rotated_from = old, and a "rotated" event.
   // With `old_expires_at`, the old key (if still active) expires then, unless it already expires
   // sooner. nullopt when `old_id` is not a key of `nk.clinic_id`. nk.label/scopes are ignored.
+  // `also`: more of the same transaction (see RotateAlso).
   std::optional<std::pair<KeyRecord, KeyRecord>> rotate(KeyId old_id, NewKey nk,
-                                                        std::optional<Micros> old_expires_at);
+                                                        std::optional<Micros> old_expires_at,
+                                                        const RotateAlso& also = {});
   // Revokes the key and records the event, once: a second revoke returns the record unchanged
   // and records nothing. nullopt when `id` is not a key of `clinic`.
   std::optional<KeyRecord> revoke(host::ClinicId clinic, KeyId id, const Actor& by, Micros now);
@@ -138,5 +153,12 @@ class KeyStore {
   host::Database& db_;
   std::mutex sweep_mutex_;  // one sweep at a time in this process (background thread + routes)
 };
+
+// For other stores that change a key inside their own transaction (rotation/): appends one
+// audit event on `sql`, as KeyStore's own changes do. `actor` with id 0: not a user (its name
+// says what, e.g. "automatic rotation"); nullopt: the system.
+void record_key_event(soci::session& sql, host::ClinicId clinic, KeyId key_id, const std::string& type,
+                      const std::string& label, const std::string& preview, const std::optional<Actor>& actor,
+                      Micros at, std::optional<KeyId> related = std::nullopt, const std::string& detail = {});
 
 }  // namespace mdp::api_access

@@ -81,6 +81,13 @@ std::vector<Notice> key_notices(const KeyFacts& k, Micros now) {
                          "If an integration still needs access, generate a new key on the API Keys page and give "
                          "it to your developer through a password manager, never e-mail or chat. The page says "
                          "where the key was found."));
+    if (k.revoked_automatically && now - *k.revoked_at < kRevokedNoticeWindowDays * kMicrosPerDay)
+      out.push_back(make(k, "revoked_auto", "revoked_auto", Severity::info,
+                         "API key \"" + k.label + "\" was revoked automatically after its rotation",
+                         "The API key " + named(k) + " was replaced by a new key, the integration has "
+                         "switched to the new one, and the old key went unused for the time you chose, so it was "
+                         "revoked as you asked when rotating. Requests with the old key are now refused.\n\n"
+                         "Nothing else to do. If something still needed the old key, it now needs the new one."));
     return out;
   }
   if (!active_at(k, now)) return out;

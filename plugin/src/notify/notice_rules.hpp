@@ -12,6 +12,8 @@
 //   spike          key/<id>/spike/<date>    today far above the recent days (usage/spike.hpp);
 //                                           a spike on another day is another event
 //   revoked_leak   key/<id>/revoked_leak    revoked through a leaked-key report (last 7 days)
+//   revoked_auto   key/<id>/revoked_auto    revoked by a rotation that finished itself, once the
+//                                           old key went unused (last 7 days)
 // Only active keys get the first five. A message whose moment has passed is not sent late: a
 // key already 90 days old gets rotation_due, not rotation_soon too.
 //
@@ -42,6 +44,7 @@ struct KeyFacts {
   Micros created_at = 0;
   std::optional<Micros> last_used_at, expires_at, revoked_at;
   std::string revoked_reason;  // "" (by a user) or "leak_report"
+  bool revoked_automatically = false;  // by a rotation that finished itself (rotation/)
   // The last kFactsUsageDays days ending today, oldest first (dense; zero days included).
   std::vector<DayUsage> recent;
 };

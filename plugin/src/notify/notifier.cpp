@@ -80,18 +80,21 @@ std::vector<KeyFacts> Notifier::load_facts(Micros now) const {
     Lease sql(db_);
     KeyFacts k;
     long long id = 0, clinic = 0, created = 0, last_used = 0, expires = 0, revoked = 0;
+    int automatic = 0;
     std::string reason;
     soci::indicator lu_ind = soci::i_null, ex_ind = soci::i_null, rv_ind = soci::i_null, why_ind = soci::i_null;
     long long t = now, recent = now - kRevokedNoticeWindowDays * kMicrosPerDay;
     // Active keys, and keys revoked lately (their revocation may be news).
     soci::statement st =
         (sql->prepare << "SELECT id, clinic_id, label, preview, created_at, last_used_at, expires_at, revoked_at, "
-                         "revoked_reason "
+                         "revoked_reason, CASE WHEN EXISTS (SELECT 1 FROM api_access_auto_rotations r "
+                         "WHERE r.old_key_id = api_access_keys.id AND r.state = 'revoked_automatically') "
+                         "THEN 1 ELSE 0 END "
                          "FROM api_access_keys WHERE (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)) "
                          "OR revoked_at > :recent ORDER BY id",
          soci::into(id), soci::into(clinic), soci::into(k.label), soci::into(k.preview), soci::into(created),
          soci::into(last_used, lu_ind), soci::into(expires, ex_ind), soci::into(revoked, rv_ind),
-         soci::into(reason, why_ind), soci::use(t),
+         soci::into(reason, why_ind), soci::into(automatic), soci::use(t),
          soci::use(recent));
     st.execute();
     while (st.fetch()) {
@@ -102,6 +105,7 @@ std::vector<KeyFacts> Notifier::load_facts(Micros now) const {
       k.expires_at = opt(expires, ex_ind);
       k.revoked_at = opt(revoked, rv_ind);
       k.revoked_reason = why_ind == soci::i_ok ? reason : std::string();
+      k.revoked_automatically = automatic != 0;
       out.push_back(k);
     }
   }

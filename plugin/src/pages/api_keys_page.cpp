@@ -233,6 +233,35 @@ json::object edit_modal(const KeyRecord& k) {
           {"children", json::array{std::move(form)}}};
 }
 
+// The state of a rotation that finishes itself, on the old key's row: what it waits for, and
+// when the old key goes if nothing changes.
+json::array auto_rotation_parts(const WaitingRotation& w, const ApiKeysPageInput& in) {
+  const AutoRotationJudgement j = judge(w, in.now);
+  using V = AutoRotationJudgement::Verdict;
+  std::string used = w.old_last_used_at ? "old key last used " + relative_time(*w.old_last_used_at, in.now)
+                                        : std::string("old key never used");
+  if (w.old_last_used_at && !w.old_last_used_address.empty()) used += " from " + w.old_last_used_address;
+  json::array out{badge("Finishing rotation", "info", "clock",
+                        "Revoked automatically once unused for " + duration_words(w.quiet_seconds) +
+                            " after the new key " + w.new_preview + " works.")};
+  switch (j.verdict) {
+    case V::wait_for_new_key:
+      // The new key's preview only on hover: a row names one key in its text.
+      out.push_back(text("Waiting for the new key's first successful request; " + used, "muted",
+                         "The new key is " + w.new_preview + "."));
+      break;
+    case V::wait_for_quiet:
+      out.push_back(text("Waiting: " + used, "muted"));
+      out.push_back(text("Revoked automatically " + relative_time(j.revoke_at, in.now) + " if it stays unused",
+                         "muted", "At " + in.zone.format_minutes(j.revoke_at)));
+      break;
+    default:
+      out.push_back(text("Unused for " + duration_words(w.quiet_seconds) + ": being revoked", "muted"));
+      break;
+  }
+  return out;
+}
+
 json::object rotate_modal(const KeyRecord& k) {
   const std::string id = std::to_string(k.id);
   json::array options{
@@ -241,6 +270,15 @@ json::object rotate_modal(const KeyRecord& k) {
       json::object{{"value", 86'400}, {"label", "Keep the old key working for 24 hours"}},
       json::object{{"value", nullptr}, {"label", "Keep the old key working until I revoke it"},
                    {"description", "Revoke it yourself once the integration uses the new key."}}};
+  json::array finish{
+      json::object{{"value", json::object{{"quiet_seconds", kDefaultQuietSeconds}}},
+                   {"label", "Revoke the old key automatically once the integration has switched"},
+                   {"description", "After the new key's first successful request, the old key is revoked once it has "
+                                   "had no request for 24 hours. You can finish or cancel it here meanwhile."},
+                   {"checked", true}},
+      json::object{{"value", json::object{{"quiet_seconds", 3600}}},
+                   {"label", "The same, after 1 hour without requests"}},
+      json::object{{"value", nullptr}, {"label", "No, I revoke it myself"}}};
   json::object form{
       {"type", "form"},
       {"id", "rotate-form-" + id},
@@ -251,7 +289,10 @@ json::object rotate_modal(const KeyRecord& k) {
                                                                   "password manager or an encrypted note, not email or chat."}}}}},
       {"fields", json::array{json::object{{"type", "choice"}, {"name", "grace_seconds"},
                                           {"label", "The old key " + k.preview}, {"multiple", false},
-                                          {"options", std::move(options)}}}}};
+                                          {"options", std::move(options)}},
+                             json::object{{"type", "choice"}, {"name", "finish_automatically"},
+                                          {"label", "Finish the rotation"}, {"multiple", false},
+                                          {"options", std::move(finish)}}}}};
   return {{"type", "modal"},
           {"id", "rotate-" + id},
           {"title", "Rotate " + quoted(k.label)},
@@ -558,6 +599,9 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
     } else if (active && k.expires_at) {
       status_cell.push_back(text("Expires " + relative_time(*k.expires_at, now), "muted", "Expires " + in.zone.format_minutes(*k.expires_at)));
     }
+    const auto rotating = in.auto_rotations.find(k.id);
+    if (active && rotating != in.auto_rotations.end())
+      for (auto& part : auto_rotation_parts(rotating->second, in)) status_cell.push_back(std::move(part));
     const auto age_days = whole_days(k.created_at, now);
     if (active && age_days >= kRotationDueDays)
       status_cell.push_back(badge("Rotation due", "warning", "clock",
@@ -615,6 +659,17 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
       modals.push_back(edit_modal(k));
       if (!replaced)
         actions.push_back(json::object{{"type", "button"}, {"label", "Rotate"}, {"opens", "rotate-" + std::to_string(k.id)}});
+      if (rotating != in.auto_rotations.end()) {
+        const std::string route = "keys/" + std::to_string(k.id) + "/rotation/";
+        actions.push_back(json::object{
+            {"type", "button"}, {"label", "Finish rotation now"},
+            {"action", json::object{{"method", "POST"}, {"route", route + "finish"},
+                                    {"confirm", "Revoke the old key " + k.preview + " of " + quoted(k.label) +
+                                                    " now? Anything still using it stops working at once."}}}});
+        actions.push_back(json::object{
+            {"type", "button"}, {"label", "Cancel automatic revoke"},
+            {"action", json::object{{"method", "POST"}, {"route", route + "cancel"}}}});
+      }
       actions.push_back(json::object{
           {"type", "button"}, {"label", "Revoke"}, {"style", "danger"},
           {"action", json::object{{"method", "POST"}, {"route", "keys/" + std::to_string(k.id) + "/revoke"},
@@ -757,6 +812,10 @@ host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx) {
         in.total = page.total;
         in.keys = std::move(page.keys);
         in.replaced_by = std::move(page.replaced_by);
+        for (auto& w : ctx->auto_rotations.waiting(clinic)) {
+          const KeyId old_key = w.old_key_id;
+          in.auto_rotations.emplace(old_key, std::move(w));
+        }
         if (in.total == 0) {
           KeyQuery any;
           any.per_page = 1;

@@ -22,6 +22,7 @@
 #include "keys/key_record.hpp"
 #include "mdp/host/pages.hpp"
 #include "mdp/host/services.hpp"
+#include "rotation/auto_rotation_store.hpp"
 #include "usage/spike.hpp"
 #include "usage/usage_store.hpp"
 #include "util/clinic_time.hpp"
@@ -54,6 +55,7 @@ struct ApiKeysPageInput {
   bool clinic_has_keys = false;
   std::vector<KeyRecord> keys;
   std::map<KeyId, std::string> replaced_by;  // preview of the key that replaced it (KeyPage)
+  std::map<KeyId, WaitingRotation> auto_rotations;  // by old key: rotations that finish themselves
   // Per key, the last kUsageDays days of the clinic ending today, oldest first; a key without an entry
   // had no usage. Shorter or misaligned vectors are tolerated (missing days count as zero).
   std::map<KeyId, std::vector<DayUsage>> usage;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <exception>
 #include <limits>
+#include <map>
 #include <string>
 
 #include <boost/json/array.hpp>
@@ -186,12 +187,22 @@ NewKey new_key(PluginContext& ctx, const host::RouteRequest& req, std::string& s
   return k;
 }
 
+// The old key's waiting rotation as JSON, or null.
+json::value auto_rotation_of(PluginContext& ctx, const KeyRecord& old_key) {
+  for (const auto& w : ctx.auto_rotations.waiting(old_key.clinic_id))
+    if (w.old_key_id == old_key.id) return to_json(w, ctx.now());
+  return nullptr;
+}
+
 host::Response created(PluginContext& ctx, const KeyRecord& rec, std::string& secret,
-                       const KeyRecord* rotated) {
+                       const KeyRecord* rotated, json::value auto_rotation = nullptr) {
   json::object body;
   body["key"] = to_json(rec, ctx.now());
   body["secret"] = secret;
-  if (rotated != nullptr) body["rotated_key"] = to_json(*rotated, ctx.now());
+  if (rotated != nullptr) {
+    body["rotated_key"] = to_json(*rotated, ctx.now());
+    body["rotated_key"].as_object()["auto_rotation"] = std::move(auto_rotation);
+  }
   Botan::secure_scrub_memory(secret.data(), secret.size());
   host::Response out = json_response(201, body);
   // The JSON tree's own copy of the secret; the serialised body is the host's to wipe once sent.
@@ -210,8 +221,16 @@ host::Response list_keys(PluginContext& ctx, const host::RouteRequest& req) {
   ctx.flush_usage();  // last_used_at exact; a failed flush only makes it lag
   const Micros now = ctx.now();
   const KeyPage page = ctx.keys.query(req.user.clinic_id, q, now);
+  std::map<KeyId, const WaitingRotation*> rotating;  // old key -> its waiting rotation
+  const auto waiting = ctx.auto_rotations.waiting(req.user.clinic_id);
+  for (const auto& w : waiting) rotating[w.old_key_id] = &w;
   json::array keys;
-  for (const auto& k : page.keys) keys.push_back(to_json(k, now));
+  for (const auto& k : page.keys) {
+    json::object o = to_json(k, now);
+    auto r = rotating.find(k.id);
+    o["auto_rotation"] = r != rotating.end() ? json::value(to_json(*r->second, now)) : json::value(nullptr);
+    keys.push_back(std::move(o));
+  }
   json::object body{{"keys", std::move(keys)}, {"total", page.total}};
   if (q.per_page) {
     body["page"] = q.page;
@@ -270,9 +289,44 @@ host::Response rotate_key(PluginContext& ctx, const host::RouteRequest& req) {
     // a one-hour grace reads as 3,600 s between the two stored times, never 3,601.
     old_expires = ctx.now_seconds() + secs * kMicrosPerSecond;
   }
+  // "finish_automatically": true, or {"quiet_seconds": N}: revoke the old key once the
+  // integration has switched (rotation/auto_rotation_store.hpp), after N s unused (default 24 h).
+  bool finish_automatically = false;
+  std::int64_t quiet = kDefaultQuietSeconds;
+  if (const json::value* f = body.if_contains("finish_automatically"); f != nullptr && !f->is_null()) {
+    if (f->is_bool()) {
+      finish_automatically = f->as_bool();
+    } else if (f->is_object()) {
+      finish_automatically = true;
+      only_members(f->as_object(), {"quiet_seconds"});
+      if (const json::value* q = f->as_object().if_contains("quiet_seconds"); q != nullptr && !q->is_null()) {
+        std::int64_t secs = -1;
+        if (q->is_int64()) secs = q->as_int64();
+        else if (q->is_uint64() && q->as_uint64() <= static_cast<std::uint64_t>(kMaxQuietSeconds))
+          secs = static_cast<std::int64_t>(q->as_uint64());
+        if (secs < kMinQuietSeconds || secs > kMaxQuietSeconds)
+          throw HttpError{400, "invalid_quiet_seconds",
+                          "\"quiet_seconds\" must be a whole number of seconds from 60 to 2592000."};
+        quiet = secs;
+      }
+    } else {
+      throw HttpError{400, "invalid_json",
+                      "\"finish_automatically\" must be true, false or {\"quiet_seconds\": N}."};
+    }
+  }
+  RotateAlso also;
+  if (finish_automatically) {
+    const Actor by = actor_of(req);
+    const Micros at = ctx.now_seconds();
+    also.detail = "the old key is revoked automatically once unused for " + duration_words(quiet) +
+                  " after the new key works";
+    also.in_transaction = [quiet, by, at](soci::session& sql, const KeyRecord& old_key, KeyId new_id) {
+      AutoRotationStore::start(sql, old_key, new_id, quiet, by, at);
+    };
+  }
   std::string secret;
   NewKey k = new_key(ctx, req, secret);
-  auto pair = ctx.keys.rotate(id, k, old_expires);
+  auto pair = ctx.keys.rotate(id, k, old_expires, also);
   if (!pair) {
     Botan::secure_scrub_memory(secret.data(), secret.size());
     not_found();
@@ -283,7 +337,35 @@ host::Response rotate_key(PluginContext& ctx, const host::RouteRequest& req) {
                            ") rotated to " + pair->first.preview + " (id " +
                            std::to_string(pair->first.id) + ") by user " +
                            std::to_string(req.user.id));
-  return created(ctx, pair->first, secret, &pair->second);
+  return created(ctx, pair->first, secret, &pair->second, auto_rotation_of(ctx, pair->second));
+}
+
+// POST keys/{id}/rotation/finish and .../cancel: the old key `id`'s waiting rotation.
+host::Response end_rotation(PluginContext& ctx, const host::RouteRequest& req, bool finish) {
+  const KeyId id = key_id_param(req);
+  const Actor by = actor_of(req);
+  const auto outcome = finish ? ctx.auto_rotations.finish(req.user.clinic_id, id, by, ctx.now_seconds())
+                              : ctx.auto_rotations.cancel(req.user.clinic_id, id, by, ctx.now_seconds());
+  switch (outcome) {
+    case AutoRotationStore::AdminOutcome::no_such_key: not_found();
+    case AutoRotationStore::AdminOutcome::not_waiting:
+      throw HttpError{409, "rotation_not_waiting", "This key has no rotation waiting to finish automatically."};
+    case AutoRotationStore::AdminOutcome::done: break;
+  }
+  auto rec = ctx.keys.get(req.user.clinic_id, id);
+  if (!rec) not_found();
+  if (finish) ctx.key_changed(*rec);  // before answering: the next API request is refused
+  ctx.host.log().write(host::LogLevel::info, "API key " + rec->preview + " (id " + std::to_string(id) +
+                                                 "): rotation " + (finish ? "finished" : "cancelled") +
+                                                 " by user " + std::to_string(req.user.id));
+  return json_response(200, json::object{{"key", to_json(*rec, ctx.now())}});
+}
+
+host::Response finish_rotation(PluginContext& ctx, const host::RouteRequest& req) {
+  return end_rotation(ctx, req, true);
+}
+host::Response cancel_rotation(PluginContext& ctx, const host::RouteRequest& req) {
+  return end_rotation(ctx, req, false);
 }
 
 // PATCH keys/{id}: any of label, description, scopes (narrower only), rate_limit, allowed_ips.
@@ -413,6 +495,10 @@ std::vector<host::RouteSpec> make_admin_routes(std::shared_ptr<PluginContext> ct
       {"POST", "keys/{id}/revoke", perm, "Revoke an API key", guarded(ctx, &revoke_key)},
       {"POST", "keys/{id}/rotate", perm, "Replace an API key, optionally with a grace period",
        guarded(ctx, &rotate_key)},
+      {"POST", "keys/{id}/rotation/finish", perm,
+       "Finish a rotation that waits to revoke this old key: revoke it now", guarded(ctx, &finish_rotation)},
+      {"POST", "keys/{id}/rotation/cancel", perm,
+       "Cancel the automatic revocation of this old key after its rotation", guarded(ctx, &cancel_rotation)},
       {"GET", "events", perm, "The clinic's API key audit trail", guarded(ctx, &list_events)},
       {"GET", "keys/{id}/usage", perm, "Requests per day and error rate of an API key",
        guarded(ctx, &key_usage)},
