@@ -32,11 +32,5 @@ foreach(name IN LISTS names)
 endforeach()
 string(APPEND body "};\nconst std::size_t kAssetCount = ${count};\n\n}  // namespace mdp::devhost::render\n")
 
-# Rewrite only on change, so an unchanged asset set does not rebuild the library.
-set(old "")
-if(EXISTS "${OUT}")
-  file(READ "${OUT}" old)
-endif()
-if(NOT old STREQUAL body)
-  file(WRITE "${OUT}" "${body}")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/WriteIfChanged.cmake")
+mdp_write_if_changed("${OUT}" "${body}")

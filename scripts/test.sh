@@ -12,6 +12,7 @@ step_done() { echo "== test.sh: $1 took $((SECONDS - step_start)) s (total $SECO
 scripts/install-deps.sh
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/manifest && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error)
 (cd integrations/secretlint && npm ci --no-audit --no-fund --loglevel=error)
 step_done "packages"
 

@@ -1,7 +1,7 @@
 // mdp-devhost: the reference host. Usage (README):
 //   mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...|"host=... dbname=..."]
 //               [--plugins DIR] [--test-clock] [--https] [--trusted-proxy CIDR]...
-//               [--clinic-time-zone CLINIC_ID=ZONE]... [--outbox DIR]
+//               [--clinic-time-zone CLINIC_ID=ZONE]... [--outbox DIR] [--record-responses FILE]
 // --clinic-time-zone: sets a clinic's IANA time zone (e.g. 1=Europe/Berlin; an empty ZONE means
 // UTC), stored in host_clinics and given to plugins (Directory::clinic). Must name a zone of the
 // system's tz database (/usr/share/zoneinfo).
@@ -9,6 +9,9 @@
 // one .eml file each); without it they stay queued in host_notifications.
 // --https: clients reach the devhost over HTTPS (a TLS proxy in front of it): the session cookie
 // gets Secure and responses carry Strict-Transport-Security. The devhost itself speaks plain HTTP.
+// --record-responses FILE: appends every answer of a plugin route or the public API to FILE, one
+// JSON line each, with API keys masked (app/response_recorder.hpp); for the OpenAPI check of the
+// tests, not for production.
 // --trusted-proxy CIDR (repeatable): X-Forwarded-For is believed only from these peers
 // (app/client_address.hpp); without it the connection's peer is the client.
 // Defaults: 127.0.0.1:8080, sqlite:./data/devhost.db, and the plugin bundles built beside the
@@ -43,7 +46,7 @@ using namespace mdp::devhost;
 constexpr const char* kUsage =
     "usage: mdp-devhost [--listen 127.0.0.1:PORT] [--database sqlite:PATH|postgresql://...] "
     "[--plugins DIR] [--plugin-setting PLUGIN.NAME=VALUE]... [--test-clock] [--https] [--trusted-proxy CIDR]... "
-    "[--clinic-time-zone CLINIC_ID=ZONE]... [--outbox DIR]";
+    "[--clinic-time-zone CLINIC_ID=ZONE]... [--outbox DIR] [--record-responses FILE]";
 
 struct Options {
   std::string address = "127.0.0.1";
@@ -51,6 +54,7 @@ struct Options {
   std::string database;  // empty: ./data/devhost.db
   std::string plugins_dir;
   std::string outbox;  // empty: e-mails stay queued
+  std::string record_responses;  // empty: nothing recorded
   bool test_clock = false;
   bool https = false;
   TrustedProxies trusted_proxies;
@@ -96,6 +100,8 @@ Options parse_args(int argc, char** argv) {
       o.database = value("--database");
     } else if (arg == "--outbox") {
       o.outbox = value("--outbox");
+    } else if (arg == "--record-responses") {
+      o.record_responses = value("--record-responses");
     } else if (arg == "--plugins") {
       o.plugins_dir = value("--plugins");
     } else if (arg == "--plugin-setting") {
@@ -213,6 +219,15 @@ int main(int argc, char** argv) {
   ApplicationOptions app_options;
   app_options.https = opt.https;
   app_options.trusted_proxies = opt.trusted_proxies;
+  if (!opt.record_responses.empty()) {
+    try {
+      app_options.recorder = std::make_shared<ResponseRecorder>(opt.record_responses);
+    } catch (const std::exception& e) {
+      for (auto& p : plugins) p->stop();
+      plugins.clear();
+      die("--record-responses: " + std::string(e.what()));
+    }
+  }
   Application app(shared, opt.test_clock ? &manual_clock : nullptr, std::move(plugins), app_options);
   // Plan changes made by any process sharing the database reach this one's plugins.
   SubscriptionChangeListener listener(*db, [&app](mdp::host::ClinicId c) { app.subscription_changed(c); });

@@ -2,12 +2,17 @@
 // --test-clock on a fresh SQLite file or the throwaway PostgreSQL): admin routes with session,
 // permission and CSRF; every hook decision; revocation, expiry and plan changes on the next
 // request; usage exact after mixed requests and after a graceful restart; clinic isolation.
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "app/response_recorder.hpp"
 #include "support/devhost_process.hpp"
 #include "support/http_client.hpp"
 #include "support/postgres_env.hpp"
@@ -56,6 +61,10 @@ class HttpTest : public ::testing::TestWithParam<std::string> {
     } else {
       o.database = mdp::test::sqlite_database(dir_);
     }
+    // Recorded always (under ctest into the folder openapi.responses checks): the secrets test
+    // below reads the file.
+    if (std::getenv("MDP_RECORD_RESPONSES_DIR") == nullptr)
+      o.record_responses = (dir_.path() / "answers.jsonl").string();
     devhost_ = std::make_unique<DevhostProcess>(o);
     devhost_->start();
     connect();
@@ -156,6 +165,22 @@ TEST_P(HttpTest, CreateListCallRotateRevoke) {
   EXPECT_EQ(events[1].at("type"), "rotated");
   EXPECT_EQ(events[2].at("type"), "created");
   EXPECT_EQ(events[2].at("actor").at("name"), "Olivia Hart");
+
+  // The devhost recorded the create and rotate answers (--record-responses) with each secret
+  // replaced by a placeholder of a key's format, which cannot authenticate.
+  std::ifstream in(devhost_->recorded_responses(), std::ios::binary);
+  std::ostringstream recorded;
+  recorded << in.rdbuf();
+  EXPECT_NE(recorded.str().find("/plugins/api-access/keys/{id}/rotate"), std::string::npos);
+  EXPECT_EQ(recorded.str().find(secret.substr(4)), std::string::npos);
+  EXPECT_EQ(recorded.str().find(new_secret.substr(4)), std::string::npos);
+  const std::string placeholder(mdp::devhost::kRecordedKeyPlaceholder);
+  const auto first = recorded.str().find(placeholder);
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_NE(recorded.str().find(placeholder, first + 1), std::string::npos);  // create and rotate
+  auto fake = api(placeholder);
+  EXPECT_EQ(fake.status, 401);
+  EXPECT_EQ(code(fake), "invalid_api_key");
 }
 
 TEST_P(HttpTest, AdminRouteErrors) {
@@ -241,6 +266,15 @@ TEST_P(HttpTest, ErrorBodiesLinkThePublicCataloguePage) {
     EXPECT_EQ(page.header("Content-Type").rfind("text/html", 0), 0u) << page.header("Content-Type");
     EXPECT_NE(page.body.find("id=\"" + c + "\""), std::string::npos) << c;
   }
+  // The OpenAPI document too: no session, JSON, the codes of the catalogue.
+  const auto doc = http_->get("/plugins/api-access/openapi.json");
+  ASSERT_EQ(doc.status, 200);
+  EXPECT_EQ(doc.header("Content-Type").rfind("application/json", 0), 0u) << doc.header("Content-Type");
+  const json::value v = parse(doc);
+  EXPECT_EQ(v.at("openapi"), "3.1.0");
+  EXPECT_TRUE(v.at("paths").as_object().contains("/plugins/api-access/keys/{id}/rotate"));
+  const auto& codes = v.at("components").at("schemas").at("ErrorCode").at("enum").as_array();
+  EXPECT_NE(std::find(codes.begin(), codes.end(), json::value("revoked_api_key")), codes.end());
 }
 
 TEST_P(HttpTest, ExpiryTakesEffectOnTheNextRequest) {

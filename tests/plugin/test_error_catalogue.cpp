@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -14,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "errors/error_catalogue.hpp"
+#include "openapi_errors.hpp"
 #include "util/json_error.hpp"
 
 namespace fs = std::filesystem;
@@ -123,6 +125,47 @@ TEST(ErrorCatalogue, DocsPageIsCurrent) {
     EXPECT_NE(md.find("\n## " + std::string(e.code) + "\n"), std::string::npos) << e.code;
   // Markdown would swallow "<key>" as an HTML tag.
   EXPECT_NE(md.find("Bearer &lt;key>"), std::string::npos);
+}
+
+// docs/openapi.json lists the codes the catalogue has, generated from it (target openapi-doc):
+// the checked-in file must be exactly what the generator makes of it.
+TEST(ErrorCatalogue, OpenApiDocumentIsCurrent) {
+  const fs::path file = fs::path(MDP_SOURCE_DIR) / "docs/openapi.json";
+  ASSERT_TRUE(fs::exists(file));
+  const std::string text = slurp(file);
+  EXPECT_TRUE(text == openapi_with_catalogue(text))
+      << "docs/openapi.json is stale: cmake --build --preset dev --target openapi-doc";
+  namespace json = boost::json;
+  const json::value doc = json::parse(text);
+  const auto& schemas = doc.at("components").at("schemas");
+  std::set<std::string> listed;
+  for (const auto& c : schemas.at("ErrorCode").at("enum").as_array()) listed.insert(std::string(c.as_string()));
+  std::set<std::string> catalogued;
+  for (const auto& e : error_catalogue()) {
+    catalogued.insert(std::string(e.code));
+    // Each code is in the schema of its status, which the document's responses refer to.
+    const auto& codes = schemas.at("PluginError" + std::to_string(e.status))
+                            .at("properties").at("error").at("properties").at("code").at("enum").as_array();
+    EXPECT_NE(std::find(codes.begin(), codes.end(), json::value(e.code)), codes.end()) << e.code;
+  }
+  EXPECT_EQ(listed, catalogued);
+}
+
+// The generator replaces what it owns and keeps the rest of the document.
+TEST(ErrorCatalogue, OpenApiGeneratorFillsOnlyTheCodes) {
+  namespace json = boost::json;
+  const std::string out = openapi_with_catalogue(
+      R"({"openapi":"3.1.0","x-kept":[1,{"a":"\u00e9"}],"components":{"schemas":{"PluginError999":{},"Other":{"type":"string"}}}})");
+  const json::value v = json::parse(out);
+  EXPECT_EQ(v.at("x-kept"), json::parse(R"([1,{"a":"\u00e9"}])"));
+  const auto& schemas = v.at("components").at("schemas").as_object();
+  EXPECT_FALSE(schemas.contains("PluginError999"));  // no code has that status
+  EXPECT_EQ(schemas.at("Other"), json::parse(R"({"type":"string"})"));
+  EXPECT_EQ(schemas.at("ErrorCode").at("enum").as_array().size(), error_catalogue().size());
+  EXPECT_TRUE(schemas.contains("PluginError401"));
+  EXPECT_EQ(out.substr(0, 24), "{\n  \"openapi\": \"3.1.0\",\n");
+  EXPECT_THROW(openapi_with_catalogue("[]"), std::runtime_error);
+  EXPECT_THROW(openapi_with_catalogue(R"({"components":{}})"), std::runtime_error);
 }
 
 TEST(ErrorCatalogue, BodiesLinkTheirEntry) {

@@ -1,6 +1,10 @@
 // The admin routes (routes/admin_routes.hpp), called as the host calls them after its own
 // session, permission and CSRF checks (those are tested over HTTP in http_*.cpp).
+#include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include <soci/soci.h>
 
@@ -19,20 +23,64 @@ TEST_P(RoutesTest, RegistersExactlyTheDocumentedRoutes) {
   std::set<std::string> got;
   for (const auto& r : reg_->routes) {
     got.insert(r.method + " " + r.pattern);
-    // Only the error catalogue, which error bodies link to, is open to anyone.
-    EXPECT_EQ(r.permission, r.pattern == "errors" ? "public" : "api_keys.manage");
+    // Only the error catalogue, which error bodies link to, and the OpenAPI document are open to
+    // anyone.
+    const bool open = r.pattern == "errors" || r.pattern == "openapi.json";
+    EXPECT_EQ(r.permission, open ? "public" : "api_keys.manage");
     EXPECT_FALSE(r.summary.empty());
   }
   EXPECT_EQ(got, (std::set<std::string>{"GET keys", "POST keys", "PATCH keys/{id}", "POST keys/{id}/revoke",
                                         "POST keys/{id}/rotate", "GET events",
                                         "GET keys/{id}/usage", "GET errors", "GET keys/{id}/disclosures",
                                         "GET patients/{id}/disclosures", "POST keys/{id}/rotation/finish",
-                                        "POST keys/{id}/rotation/cancel"}));
+                                        "POST keys/{id}/rotation/cancel", "GET openapi.json"}));
   ASSERT_EQ(reg_->features.size(), 1u);
   EXPECT_EQ(reg_->features[0].id, "api_access");
   EXPECT_EQ(reg_->features[0].label, "API access");
   EXPECT_EQ(reg_->features[0].tiers, std::vector<std::string>{"enterprise"});
   EXPECT_EQ(reg_->features[0].addon, "api_access");
+}
+
+// The served document is docs/openapi.json as checked in, and it has an operation for exactly
+// the routes the plugin registers, with the security the host applies to each.
+TEST_P(RoutesTest, OpenApiDocumentDescribesEveryRoute) {
+  // A public route: called as the host calls it, with no user (call() is for admin routes).
+  host::Response r;
+  for (const auto& route : reg_->routes)
+    if (route.method == "GET" && route.pattern == "openapi.json") r = route.handler(host::RouteRequest{});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  std::ifstream in(std::string(MDP_SOURCE_DIR) + "/docs/openapi.json", std::ios::binary);
+  std::ostringstream file;
+  file << in.rdbuf();
+  EXPECT_TRUE(r.body == file.str()) << "the served document is not docs/openapi.json";
+  const json::value doc = json::parse(r.body);
+  EXPECT_EQ(doc.at("openapi"), "3.1.0");
+  std::set<std::string> registered, documented;
+  const std::string mount = "/plugins/api-access/";
+  for (const auto& route : reg_->routes) {
+    registered.insert(route.method + " " + mount + route.pattern);
+    std::string method = route.method;
+    std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) { return std::tolower(c); });
+    const auto& op = doc.at("paths").at(mount + route.pattern).at(method).as_object();
+    const auto& security = op.at("security").as_array();
+    if (route.permission == "public") {
+      EXPECT_TRUE(security.empty()) << route.pattern;
+    } else {
+      ASSERT_EQ(security.size(), 1u) << route.pattern;
+      EXPECT_TRUE(security[0].as_object().contains("hostSession")) << route.pattern;
+      EXPECT_EQ(security[0].as_object().contains("csrfToken"), route.method != "GET") << route.pattern;
+    }
+  }
+  for (const auto& [path, item] : doc.at("paths").as_object()) {
+    if (path.substr(0, mount.size()) != mount) continue;
+    for (const auto& [method, op] : item.as_object()) {
+      std::string m(method);
+      std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return std::toupper(c); });
+      documented.insert(m + " " + std::string(path));
+    }
+  }
+  EXPECT_EQ(documented, registered);
 }
 
 TEST_P(RoutesTest, CreateReturnsTheSecretOnceAndListShowsOnlyThePreview) {

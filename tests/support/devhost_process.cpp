@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -72,7 +74,16 @@ int wait_for(pid_t pid, int timeout_s) {
 
 std::string sqlite_database(const TempDir& dir) { return "sqlite:" + (dir / "devhost.db").string(); }
 
-DevhostProcess::DevhostProcess(DevhostOptions options) : options_(std::move(options)) {}
+DevhostProcess::DevhostProcess(DevhostOptions options) : options_(std::move(options)) {
+  const char* dir = std::getenv("MDP_RECORD_RESPONSES_DIR");
+  if (options_.record_responses.empty() && dir != nullptr && *dir != '\0') {
+    // One file per devhost of this test process; restarts append to it.
+    static std::atomic<int> next{0};
+    std::filesystem::create_directories(dir);
+    options_.record_responses = (std::filesystem::path(dir) / ("devhost-" + std::to_string(getpid()) + "-" +
+                                                              std::to_string(next++) + ".jsonl")).string();
+  }
+}
 
 DevhostProcess::~DevhostProcess() { stop(); }
 
@@ -90,6 +101,10 @@ void DevhostProcess::start() {
     argv.push_back(options_.plugins_dir);
   }
   if (options_.test_clock) argv.push_back("--test-clock");
+  if (!options_.record_responses.empty()) {
+    argv.push_back("--record-responses");
+    argv.push_back(options_.record_responses);
+  }
   for (const auto& a : options_.extra_args) argv.push_back(a);
 
   int fds[2];

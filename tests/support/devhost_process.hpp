@@ -19,6 +19,11 @@ struct DevhostOptions {
   std::vector<std::string> extra_args;
   unsigned long open_files_limit = 0;  // > 0: the child's RLIMIT_NOFILE (like `ulimit -n`)
   std::string executable = MDP_TEST_DEVHOST_EXE;
+  // --record-responses: the file the devhost appends every plugin-route and public-API answer
+  // to. Empty: a file of its own in $MDP_RECORD_RESPONSES_DIR when that is set (ctest sets it
+  // for the HTTP suites, and openapi.responses checks the files against docs/openapi.json),
+  // otherwise nothing is recorded.
+  std::string record_responses;
 };
 
 // "sqlite:<dir>/devhost.db", a fresh SQLite file in `dir`.
@@ -48,6 +53,8 @@ class DevhostProcess {
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string stderr_text() const;  // everything the child wrote to stderr so far
   const DevhostOptions& options() const noexcept { return options_; }
+  // The file this devhost records its answers to; empty when it records none.
+  const std::string& recorded_responses() const noexcept { return options_.record_responses; }
 
   // Runs the devhost with `args` until it exits on its own (e.g. a refused plugin); kills it
   // after `timeout_s` seconds (then exit_code is 128 + SIGKILL).

@@ -239,6 +239,7 @@ struct Application::Impl {
   std::vector<bool> hook_takes_records;  // per hook: built for 2.1 or later (on_api_records)
   HeaderPolicy header_policy;
   TrustedProxies trusted_proxies;
+  std::shared_ptr<ResponseRecorder> recorder;
   mutable std::shared_mutex clinic_mutex;
   std::unordered_map<host::ClinicId, std::string> clinic_names;  // names never change here
   SessionStore sessions;
@@ -251,6 +252,7 @@ struct Application::Impl {
         plugins(std::move(p)),
         header_policy{o.https},
         trusted_proxies(o.trusted_proxies),
+        recorder(o.recorder),
         sessions(services.clock, o.sessions),
         logins(services.directory, services.clock, sessions, o.login, o.https,
                [this](const host::User& u, const std::string& csrf) {
@@ -343,6 +345,39 @@ struct Application::Impl {
 
   // --- dispatch -----------------------------------------------------------------------------
   HttpResponse handle(const HttpRequest& req) {
+    HttpResponse r = dispatch(req);
+    if (recorder) record(req, r);
+    return r;
+  }
+
+  // --record-responses: the answer, under the operation it matched (method and route pattern),
+  // whoever answered it (the host's session and CSRF checks, the plugin, the hook). An answer
+  // that matched no operation (an unknown path or method) is not recorded.
+  void record(const HttpRequest& req, const HttpResponse& r) {
+    auto parsed = boost::urls::parse_origin_form(req.target);
+    if (!parsed) return;
+    std::vector<std::string> segs;
+    for (auto seg : parsed->segments()) segs.push_back(seg);
+    if (segs.size() >= 2 && segs[0] == "api") {
+      const std::string_view path = parsed->encoded_path();  // as public_api() matches it
+      for (const auto& route : kApiRoutes)
+        if (route.scope != nullptr && route.method == req.method && path == route.path)
+          return recorder->record(req.method, route.path, r);
+      return;
+    }
+    if (segs.size() < 3 || segs[0] != "plugins") return;
+    const std::vector<std::string> rest(segs.begin() + 2, segs.end());
+    for (const auto& lp : plugins) {
+      if (lp->id() != segs[1]) continue;
+      for (const auto& route : lp->routes()) {
+        std::vector<host::NameValue> params;
+        if (route.method == req.method && match_pattern(route.pattern, rest, params))
+          return recorder->record(req.method, "/plugins/" + segs[1] + "/" + route.pattern, r);
+      }
+    }
+  }
+
+  HttpResponse dispatch(const HttpRequest& req) {
     auto parsed = boost::urls::parse_origin_form(req.target);
     if (!parsed) return json_error(400, "invalid_target", "The request target is not a valid path.");
     const boost::urls::url_view& url = *parsed;

@@ -23,6 +23,7 @@
 #include "app/http_types.hpp"
 #include "app/login.hpp"
 #include "app/response_headers.hpp"
+#include "app/response_recorder.hpp"
 #include "app/sessions.hpp"
 #include "loader/plugin_loader.hpp"
 #include "services/clocks.hpp"
@@ -36,6 +37,9 @@ struct ApplicationOptions {
   LoginLimits login;
   // --trusted-proxy CIDR...: peers whose X-Forwarded-For names the client (app/client_address.hpp).
   TrustedProxies trusted_proxies;
+  // --record-responses FILE: every answer of a plugin route or the public API that matched an
+  // operation is appended there (app/response_recorder.hpp). Null: nothing is recorded.
+  std::shared_ptr<ResponseRecorder> recorder;
 };
 
 class Application {

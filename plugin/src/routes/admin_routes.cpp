@@ -16,6 +16,7 @@
 
 #include "api_access_plugin.hpp"
 #include "plugin_context.hpp"
+#include "routes/openapi_document.hpp"
 #include "routes/route_support.hpp"
 #include "util/db.hpp"
 #include "errors/error_catalogue.hpp"
@@ -474,6 +475,14 @@ host::Response error_page(PluginContext&, const host::RouteRequest&) {
   return r;
 }
 
+// The OpenAPI document of these routes and of what the plugin adds to the public API.
+host::Response openapi_json(PluginContext&, const host::RouteRequest&) {
+  host::Response r;
+  r.body = std::string(openapi_document());
+  r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+  return r;
+}
+
 }  // namespace
 
 std::size_t count_code_points(std::string_view s) noexcept {
@@ -505,6 +514,10 @@ std::vector<host::RouteSpec> make_admin_routes(std::shared_ptr<PluginContext> ct
       // Open to anyone: error bodies link here ("doc"), and integrators have no session.
       {"GET", "errors", host::kPublicPermission, "The plugin's error codes and what to do",
        guarded(ctx, &error_page)},
+      // Open to anyone, like the error page: integrators and their tools read it.
+      {"GET", "openapi.json", host::kPublicPermission,
+       "The OpenAPI 3.1 document of the plugin's routes and of what it adds to the public API",
+       guarded(ctx, &openapi_json)},
   };
 }
 
