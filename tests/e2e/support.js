@@ -6,6 +6,8 @@
 //   MDP_DEVHOST      the mdp-devhost binary (default: ../../build/dev/bin/mdp-devhost)
 //   MDP_SCREENSHOTS  where screenshots go (ctest: <build>/screenshots; docs/screenshots refreshes the README's)
 //   MDP_CHROMIUM     the browser (default: /usr/bin/chromium; never a downloaded one)
+//   MDP_RECORD_RESPONSES_DIR  when set (ctest sets it), the devhost records its plugin-route and
+//                    public-API answers there (--record-responses) for the OpenAPI check
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -31,6 +33,8 @@ const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8
 // One devhost and one browser for a test file; `problems` collects native dialogs, page errors
 // and Content-Security-Policy refusals from every page: a test file ends by asserting it is empty.
 class Harness {
+  static started = 0;  // devhosts this process started: one record file each
+
   constructor() {
     this.log = '';
     this.problems = [];
@@ -41,7 +45,13 @@ class Harness {
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mdp-e2e-'));
     this.base = await new Promise((resolve, reject) => {
       const db = path.join(this.tmp, 'devhost.sqlite');
-      this.devhost = spawn(DEVHOST, ['--listen', '127.0.0.1:0', '--test-clock', '--database', `sqlite:${db}`],
+      const args = ['--listen', '127.0.0.1:0', '--test-clock', '--database', `sqlite:${db}`];
+      const records = process.env.MDP_RECORD_RESPONSES_DIR;
+      if (records) {
+        fs.mkdirSync(records, { recursive: true });
+        args.push('--record-responses', path.join(records, `e2e-${process.pid}-${Harness.started++}.jsonl`));
+      }
+      this.devhost = spawn(DEVHOST, args,
         { cwd: this.tmp, stdio: ['ignore', 'pipe', 'pipe'] });
       const onData = (chunk) => {
         this.log += chunk.toString();

@@ -166,6 +166,23 @@ TEST_P(HttpTest, CreateListCallRotateRevoke) {
   EXPECT_EQ(events[2].at("type"), "created");
   EXPECT_EQ(events[2].at("actor").at("name"), "Olivia Hart");
 
+  // A rotation that would finish itself, cancelled, then one finished by hand (the routes over
+  // HTTP; the automatic part is tested with the test clock in test_auto_rotation.cpp).
+  const std::string new_id = std::to_string(parse(rotated).at("key").at("id").as_int64());
+  auto waiting = admin_post(owner, std::string(kKeys) + "/" + new_id + "/rotate",
+                            R"({"finish_automatically":{"quiet_seconds":60}})");
+  ASSERT_EQ(waiting.status, 201) << waiting.body;
+  EXPECT_EQ(parse(waiting).at("rotated_key").at("auto_rotation").at("quiet_seconds"), 60);
+  const std::string third_id = std::to_string(parse(waiting).at("key").at("id").as_int64());
+  EXPECT_EQ(admin_post(owner, std::string(kKeys) + "/" + new_id + "/rotation/cancel").status, 200);
+  auto again = admin_post(owner, std::string(kKeys) + "/" + new_id + "/rotation/cancel");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(code(again), "rotation_not_waiting");
+  ASSERT_EQ(admin_post(owner, std::string(kKeys) + "/" + third_id + "/rotate", R"({"finish_automatically":true})").status, 201);
+  auto finished = admin_post(owner, std::string(kKeys) + "/" + third_id + "/rotation/finish");
+  ASSERT_EQ(finished.status, 200) << finished.body;
+  EXPECT_EQ(parse(finished).at("key").at("status"), "revoked");
+
   // The devhost recorded the create and rotate answers (--record-responses) with each secret
   // replaced by a placeholder of a key's format, which cannot authenticate.
   std::ifstream in(devhost_->recorded_responses(), std::ios::binary);
