@@ -56,6 +56,11 @@ TEST_P(RoutesTest, OpenApiDocumentDescribesEveryRoute) {
   EXPECT_TRUE(r.body == file.str()) << "the served document is not docs/openapi.json";
   const json::value doc = json::parse(r.body);
   EXPECT_EQ(doc.at("openapi"), "3.1.0");
+  std::ifstream manifest(std::string(MDP_SOURCE_DIR) + "/manifest.json", std::ios::binary);
+  std::ostringstream manifest_text;
+  manifest_text << manifest.rdbuf();
+  EXPECT_EQ(doc.at("info").at("version"), json::parse(manifest_text.str()).at("version"))
+      << "docs/openapi.json's info.version is not the plugin's version";
   std::set<std::string> registered, documented;
   const std::string mount = "/plugins/api-access/";
   for (const auto& route : reg_->routes) {
