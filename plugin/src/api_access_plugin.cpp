@@ -44,6 +44,7 @@ host::LoadResult ApiAccessPlugin::on_load(host::HostServices& host,
     // Settings → Integrations → API Keys (plugin/src/pages/).
     registrar.add_settings_page(make_api_keys_page(ctx_));
 
+    start_scope_counting();
     ctx_->feed.start();
     stopping_ = false;
     worker_ = std::thread([this] { run_background(); });
@@ -64,6 +65,7 @@ void ApiAccessPlugin::background_tick() noexcept {
   std::lock_guard guard(tick_mutex_);
   PluginContext& ctx = *ctx_;
   ctx.flush_usage();
+  if (!scope_counting_started_) start_scope_counting();
   ctx.disclosures.flush();
   trim_disclosures(ctx);
   try {
@@ -103,6 +105,17 @@ void ApiAccessPlugin::trim_disclosures(PluginContext& ctx) noexcept {
     trimmed_day_ = today;
   } catch (const std::exception& e) {
     ctx.host.log().write(host::LogLevel::warning, std::string("disclosure retention: ") + e.what());
+  }
+}
+
+// Least privilege needs to know since when scopes are counted: recorded at the first load of
+// this version (any process); retried by the background thread if the database refused.
+void ApiAccessPlugin::start_scope_counting() noexcept {
+  try {
+    ctx_->usage.start_scope_counting(ctx_->now_seconds());
+    scope_counting_started_ = true;
+  } catch (const std::exception& e) {
+    ctx_->host.log().write(host::LogLevel::warning, std::string("scope counting start: ") + e.what());
   }
 }
 

@@ -44,6 +44,7 @@ class ApiAccessPlugin final : public host::Plugin {
   void run_background() noexcept;
   void trim_disclosures(PluginContext& ctx) noexcept;
   void stop_background() noexcept;
+  void start_scope_counting() noexcept;
 
   std::shared_ptr<PluginContext> ctx_;
   std::shared_ptr<RequestHook> hook_;
@@ -54,6 +55,7 @@ class ApiAccessPlugin final : public host::Plugin {
   bool stopping_ = false;
   std::mutex tick_mutex_;  // background_tick from the thread and from tests
   std::uint64_t ticks_ = 0;
+  std::atomic<bool> scope_counting_started_{false};
   std::int32_t trimmed_day_ = 0;  // the host-clock day of the last retention trim (0: none yet)
 };
 

@@ -9,6 +9,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "auth/change_feed.hpp"
 #include "auth/entitlements.hpp"
@@ -37,12 +40,13 @@ struct PluginContext {
   explicit PluginContext(host::HostServices& h, const PluginConfig& c = {})
       : host(h),
         config(c),
+        scope_names(names_of(h.api_scopes())),
         metrics(h.metrics()),
         keys(h.database()),
         usage(h.database()),
         zones(h.directory(), h.log()),
         loader(h.database(), cache, plans),
-        flusher(cache, usage, zones, h.log(), &metrics),
+        flusher(cache, usage, zones, h.log(), &metrics, &scope_names),
         feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}, &metrics),
         notifier(h.database(), h.notifications(), h.log(), usage),
         disclosure_store(h.database()),
@@ -52,6 +56,9 @@ struct PluginContext {
 
   host::HostServices& host;
   const PluginConfig config;
+  // The host's public API scopes, fixed at load: a scope's index here is its index in every
+  // key's ScopeTally (usage/scope_usage.hpp).
+  const std::vector<std::string> scope_names;
   PluginMetrics metrics;  // series resolved once, before the parts that report to them
   KeyStore keys;
   UsageStore usage;
@@ -69,6 +76,19 @@ struct PluginContext {
   DisclosureRecorder disclosures;  // which records each key touched, flushed like usage
   AutoRotationStore auto_rotations;   // rotations that revoke the old key once it is unused
   RotationFinisher rotation_finisher;  // checked by the background thread
+
+  // Hot path: the index of `scope` in scope_names (scope_names.size() if the host did not
+  // declare it). A few short comparisons: hosts declare a handful of scopes.
+  std::size_t scope_index(std::string_view scope) const noexcept {
+    std::size_t i = 0;
+    while (i < scope_names.size() && scope_names[i] != scope) ++i;
+    return i;
+  }
+  static std::vector<std::string> names_of(const std::vector<host::ApiScope>& scopes) {
+    std::vector<std::string> out;
+    for (const auto& s : scopes) out.push_back(s.id);
+    return out;
+  }
 
   Micros now() const noexcept { return to_micros(host.clock().now()); }
   // Stored timestamps are whole seconds, so JSON shows "2026-11-26T09:30:00Z" (no fraction)

@@ -365,6 +365,30 @@ test('Rotate with the automatic finish: the old key shows what it waits for, the
   await page.goto('/settings/integrations/api-keys');
 });
 
+test('least privilege: a write scope unused for 30 days is marked, and one click reduces the key to what it used', STEP, async () => {
+  const page = admin.page;
+  // The widget key (read + appointments:write) has only ever read. Thirty-one days after it was
+  // made, with per-scope counting as old as the devhost, the page says so.
+  assert.equal((await api(admin.hostile)).status, 200);
+  await h.advanceClock(25 * 86400);
+  await login(page, 'owner@brightsmiles.test');
+  await page.goto('/settings/integrations/api-keys');
+  let row = keyRow(page, admin.hostile);
+  assert.match(await row.textContent(), /Write access unused/);
+  assert.match(await row.textContent(), /No request used Write appointments in 30 days/);
+  assert.doesNotMatch(await keyRow(page, admin.exportNew).textContent(), /Write access unused/);  // read-only
+  await assertAccessible(page, 'a key marked write access unused');
+  await row.getByRole('button', { name: 'Reduce to Read-only' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Are you sure?' });
+  await confirm.waitFor({ state: 'visible' });
+  assert.match(await page.locator('#mdp-confirm-text').textContent(), /loses Write appointments at once/);
+  await Promise.all([page.waitForEvent('load'), page.locator('#mdp-confirm-ok').click()]);
+  row = keyRow(page, admin.hostile);
+  assert.doesNotMatch(await row.textContent(), /Write access unused|appointments:write/);
+  assert.match(await row.textContent(), /Read-only/);
+  assert.equal((await api(admin.hostile)).status, 200);  // what it used still works
+});
+
 test('locked: Downtown Dental sees why, a link to Billing, no Generate button, keys read-only', STEP, async () => {
   const page = await newPage();
   await login(page, 'admin@downtown.test');

@@ -107,10 +107,13 @@ TEST_P(RoutesTest, CreateReturnsTheSecretOnceAndListShowsOnlyThePreview) {
   auto list = call("GET", "keys");
   ASSERT_EQ(list.status, 200);
   ASSERT_EQ(list.json.at("keys").as_array().size(), 1u);
-  // The list adds what only it reports: a rotation waiting to finish itself (none here).
+  // The list adds what only it reports: a rotation waiting to finish itself and the least
+  // privilege mark (neither here).
   json::object listed = list.json.at("keys").at(0).as_object();
   EXPECT_TRUE(listed.at("auto_rotation").is_null());
+  EXPECT_TRUE(listed.at("least_privilege").is_null());
   listed.erase("auto_rotation");
+  listed.erase("least_privilege");
   EXPECT_EQ(listed, key);
   EXPECT_EQ(list.body.find(secret.substr(4, 20)), std::string::npos);
   EXPECT_EQ(list.json.as_object().if_contains("secret"), nullptr);

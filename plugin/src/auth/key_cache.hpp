@@ -35,6 +35,7 @@
 #include "keys/key_format.hpp"
 #include "keys/key_record.hpp"
 #include "usage/key_usage.hpp"
+#include "usage/scope_usage.hpp"
 
 namespace mdp::api_access {
 
@@ -49,6 +50,7 @@ struct CacheEntry {
   std::atomic<bool> revoked{false};
   std::atomic<Micros> expires_at{kNever};
   KeyUsage usage;
+  ScopeTally scopes_used;  // which scopes its allowed requests needed (least privilege)
 
   // Hot path: the rules in force for this key now.
   const KeyRules& rules() const noexcept {

@@ -216,8 +216,9 @@ void RequestHook::decide(const host::ApiRequest& req, host::ApiDecision& d) noex
       req.headers("User-Agent", &agent, 1);
       e->usage.note_client(req.client_address(), agent);
     }
+    const Micros now = ctx.now();
     if (e->revoked.load(std::memory_order_acquire)) return refuse(d, 401, revoked_);
-    if (e->expires_at.load(std::memory_order_acquire) <= ctx.now()) return refuse(d, 401, expired_);
+    if (e->expires_at.load(std::memory_order_acquire) <= now) return refuse(d, 401, expired_);
     // Out of touch with the change feed for longer than the offline grace: a revocation may
     // have been missed, so "active" is no longer an answer.
     if (ctx.feed.stale()) return unavailable(d);
@@ -235,6 +236,8 @@ void RequestHook::decide(const host::ApiRequest& req, host::ApiDecision& d) noex
     d.allowed = true;
     d.status = 0;
     d.clinic_id = e->clinic_id;
+    // Least privilege: which scope this key used (written with the usage flush).
+    if (!scope.empty()) e->scopes_used.record(ctx.scope_index(scope), ctx.scope_names.size(), now);
   } catch (...) {
     // Only allocation can throw above; refuse rather than let anything cross into the host.
     // refuse() swallows a second allocation failure, so the host then writes its own JSON.

@@ -262,6 +262,37 @@ json::array auto_rotation_parts(const WaitingRotation& w, const ApiKeysPageInput
   return out;
 }
 
+// "Read-only and Write appointments".
+std::string scopes_in_words(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (std::size_t i = 0; i < scopes.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == scopes.size() ? " and " : ", ") + scope_words(scopes[i]);
+  return out;
+}
+
+// "Write access unused": which write scopes went unused, and the one-click reduction to the
+// scopes the key did use (PATCH keys/{id}, which only ever narrows).
+json::array least_privilege_parts(const KeyRecord& k, const LeastPrivilege& lp, bool enabled) {
+  const std::string unused = scopes_in_words(lp.unused_write);
+  json::array out{badge("Write access unused", "warning", "warning",
+                        "No request used " + unused + " in " + std::to_string(kLeastPrivilegeDays) +
+                            " days. A key that holds less can do less harm if it leaks.")};
+  out.push_back(text("No request used " + unused + " in " + std::to_string(kLeastPrivilegeDays) + " days", "warning"));
+  if (enabled && !lp.used.empty()) {
+    json::array keep;
+    for (const auto& s : lp.used) keep.emplace_back(s);
+    const std::string used = scopes_in_words(lp.used);
+    out.push_back(json::object{
+        {"type", "button"}, {"label", "Reduce to " + used},
+        {"action", json::object{{"method", "PATCH"}, {"route", "keys/" + std::to_string(k.id)},
+                                {"body", json::object{{"scopes", std::move(keep)}}},
+                                {"confirm", "Reduce " + quoted(k.label) + " (" + k.preview + ") to " + used +
+                                                "? It loses " + unused + " at once. A key never gains a scope back: "
+                                                "if the integration needs it after all, generate a new key."}}}});
+  }
+  return out;
+}
+
 json::object rotate_modal(const KeyRecord& k) {
   const std::string id = std::to_string(k.id);
   json::array options{
@@ -614,6 +645,13 @@ json::object build_api_keys_view_model(const ApiKeysPageInput& in) {
                                                  : "Never used in " + plural(quiet_days, "day", "days")) +
                                      ": if nothing uses it any more, revoke it.",
                                  "warning"));
+    if (active) {
+      static const std::vector<ScopeUse> kNone;
+      const auto uses = in.scope_uses.find(k.id);
+      if (auto lp = least_privilege(k, uses == in.scope_uses.end() ? kNone : uses->second, in.scope_counting_since,
+                                    in.scopes, now))
+        for (auto& part : least_privilege_parts(k, *lp, enabled)) status_cell.push_back(std::move(part));
+    }
     if (spike.spike && active) {  // a key that no longer works is not an alarm
       char mean[32];
       std::snprintf(mean, sizeof mean, "%.0f", spike.baseline);
@@ -825,6 +863,8 @@ host::PageSpec make_api_keys_page(std::shared_ptr<PluginContext> ctx) {
         for (const auto& k : in.keys) ids.push_back(k.id);
         const DayNumber today = in.zone.day_of(in.now);
         in.usage = ctx->usage.daily_for_keys(ids, today - (kUsageDays - 1), today);
+        in.scope_uses = ctx->usage.scopes_for_keys(ids);
+        in.scope_counting_since = ctx->usage.scope_counting_since();
       }
       return json::serialize(build_api_keys_view_model(in));
     } catch (const std::exception& e) {

@@ -23,6 +23,7 @@
 #include "mdp/host/pages.hpp"
 #include "mdp/host/services.hpp"
 #include "rotation/auto_rotation_store.hpp"
+#include "usage/least_privilege.hpp"
 #include "usage/spike.hpp"
 #include "usage/usage_store.hpp"
 #include "util/clinic_time.hpp"
@@ -56,6 +57,9 @@ struct ApiKeysPageInput {
   std::vector<KeyRecord> keys;
   std::map<KeyId, std::string> replaced_by;  // preview of the key that replaced it (KeyPage)
   std::map<KeyId, WaitingRotation> auto_rotations;  // by old key: rotations that finish themselves
+  // Least privilege: each key's per-scope usage, and since when scopes are counted.
+  std::map<KeyId, std::vector<ScopeUse>> scope_uses;
+  std::optional<Micros> scope_counting_since;
   // Per key, the last kUsageDays days of the clinic ending today, oldest first; a key without an entry
   // had no usage. Shorter or misaligned vectors are tolerated (missing days count as zero).
   std::map<KeyId, std::vector<DayUsage>> usage;

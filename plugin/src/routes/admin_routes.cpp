@@ -17,6 +17,7 @@
 #include "api_access_plugin.hpp"
 #include "plugin_context.hpp"
 #include "routes/openapi_document.hpp"
+#include "usage/least_privilege.hpp"
 #include "routes/route_support.hpp"
 #include "util/db.hpp"
 #include "errors/error_catalogue.hpp"
@@ -225,9 +226,24 @@ host::Response list_keys(PluginContext& ctx, const host::RouteRequest& req) {
   std::map<KeyId, const WaitingRotation*> rotating;  // old key -> its waiting rotation
   const auto waiting = ctx.auto_rotations.waiting(req.user.clinic_id);
   for (const auto& w : waiting) rotating[w.old_key_id] = &w;
+  std::vector<KeyId> ids;
+  for (const auto& k : page.keys) ids.push_back(k.id);
+  const auto scope_uses = ctx.usage.scopes_for_keys(ids);
+  const auto counting_since = ctx.usage.scope_counting_since();
+  const auto& host_scopes = ctx.host.api_scopes();
   json::array keys;
   for (const auto& k : page.keys) {
     json::object o = to_json(k, now);
+    static const std::vector<ScopeUse> kNone;
+    const auto uses = scope_uses.find(k.id);
+    if (auto lp = least_privilege(k, uses == scope_uses.end() ? kNone : uses->second, counting_since, host_scopes, now)) {
+      json::array unused, used;
+      for (const auto& s : lp->unused_write) unused.emplace_back(s);
+      for (const auto& s : lp->used) used.emplace_back(s);
+      o["least_privilege"] = json::object{{"unused_write_scopes", std::move(unused)}, {"used_scopes", std::move(used)}};
+    } else {
+      o["least_privilege"] = nullptr;
+    }
     auto r = rotating.find(k.id);
     o["auto_rotation"] = r != rotating.end() ? json::value(to_json(*r->second, now)) : json::value(nullptr);
     keys.push_back(std::move(o));
@@ -457,9 +473,15 @@ host::Response key_usage(PluginContext& ctx, const host::RouteRequest& req) {
                                {"requests", d.requests},
                                {"client_errors", d.client_errors},
                                {"server_errors", d.server_errors}});
+  json::array scopes;  // per scope used: requests and the last one (since counting began)
+  if (auto u = ctx.usage.scopes_for_keys({id}); u.count(id))
+    for (const auto& s : u.at(id))
+      scopes.push_back(json::object{{"scope", s.scope}, {"requests", s.requests},
+                                    {"last_used_at", format_rfc3339(s.last_used_at)}});
   json::object body;
   body["key_id"] = id;
   body["days"] = std::move(arr);
+  body["scopes"] = std::move(scopes);
   body["requests"] = t.requests;
   body["client_errors"] = t.client_errors;
   body["server_errors"] = t.server_errors;

@@ -22,6 +22,7 @@ std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
       KeyUsage::mark_flushed(b.deltas[i]);
       b.deltas[i].day = z->second->day_of(period_start(b.deltas[i].period));
     }
+    if (scope_names_ != nullptr) e->scopes_used.collect(e->key_id, *scope_names_, b.scopes);
     const Micros lu = e->usage.last_used();
     auto client = e->usage.take_client();
     if (lu > e->usage.flushed_last_used || client) {
@@ -29,7 +30,7 @@ std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
       e->usage.flushed_last_used = lu;
     }
   }
-  if (b.deltas.empty() && b.last_used.empty()) return std::nullopt;
+  if (b.deltas.empty() && b.last_used.empty() && b.scopes.empty()) return std::nullopt;
   // One row per key and day: a day's quarters summed.
   std::sort(b.deltas.begin(), b.deltas.end(), [](const UsageDelta& x, const UsageDelta& y) {
     return std::tie(x.key_id, x.day) < std::tie(y.key_id, y.day);
@@ -54,7 +55,7 @@ bool UsageFlusher::send(const Batch& b) {
   const auto started = std::chrono::steady_clock::now();
   bool ok = false;
   try {
-    store_.write_batch(b.id, b.deltas, b.last_used);  // false: it had landed already
+    store_.write_batch(b.id, b.deltas, b.last_used, b.scopes);  // false: it had landed already
     ok = true;
   } catch (const std::exception& ex) {
     if (!failing_)

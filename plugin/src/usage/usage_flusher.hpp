@@ -36,9 +36,10 @@ namespace mdp::api_access {
 class UsageFlusher {
  public:
   // `metrics` (optional): write durations, failures, and what waits after each attempt.
+  // `scope_names` (optional): the host's scopes, to write each key's per-scope tally too.
   UsageFlusher(KeyCache& cache, UsageStore& store, ClinicZones& zones, host::Log& log,
-               PluginMetrics* metrics = nullptr)
-      : cache_(cache), store_(store), zones_(zones), log_(log), metrics_(metrics) {}
+               PluginMetrics* metrics = nullptr, const std::vector<std::string>* scope_names = nullptr)
+      : cache_(cache), store_(store), zones_(zones), log_(log), metrics_(metrics), scope_names_(scope_names) {}
 
   // Writes the outstanding batch, if any, then every newer count. False (logged once per
   // outage) if a write failed; nothing is lost then, it is retried by the next flush.
@@ -56,6 +57,7 @@ class UsageFlusher {
     std::string id;
     std::vector<UsageDelta> deltas;
     std::vector<LastUse> last_used;
+    std::vector<ScopeUse> scopes;  // per key and scope, since the last batch
   };
   std::optional<Batch> claim();  // under mutex_: moves pending counts into a new batch
   bool send(const Batch& b);     // under mutex_: false on failure (logged)
@@ -67,6 +69,7 @@ class UsageFlusher {
   ClinicZones& zones_;
   host::Log& log_;
   PluginMetrics* metrics_;
+  const std::vector<std::string>* scope_names_;
   std::mutex mutex_;
   std::optional<Batch> outstanding_;  // claimed, not known to be written
   bool failing_ = false;              // log a failure once, not every second

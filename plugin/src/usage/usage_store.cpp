@@ -35,7 +35,7 @@ std::vector<DayUsage> dense(DayNumber from, DayNumber to) {
 }  // namespace
 
 bool UsageStore::write_batch(const std::string& batch_id, const std::vector<UsageDelta>& deltas,
-                             const std::vector<LastUse>& last_used) {
+                             const std::vector<LastUse>& last_used, const std::vector<ScopeUse>& scopes) {
   Lease sql(db_);
   WriteTransaction tx(*sql, db_.dialect());
   long long seen = 0;
@@ -90,8 +90,66 @@ bool UsageStore::write_batch(const std::string& batch_id, const std::vector<Usag
       }
     }
   }
+  if (!scopes.empty()) {
+    long long sk = 0, sr = 0, sl = 0;
+    std::string scope;
+    soci::statement add =
+        (sql->prepare << "INSERT INTO api_access_scope_usage (key_id, scope, requests, last_used_at) "
+                         "VALUES (:k, :s, :r, :l) ON CONFLICT (key_id, scope) DO UPDATE SET "
+                         "requests = api_access_scope_usage.requests + excluded.requests, "
+                         "last_used_at = CASE WHEN excluded.last_used_at > api_access_scope_usage.last_used_at "
+                         "THEN excluded.last_used_at ELSE api_access_scope_usage.last_used_at END",
+         soci::use(sk), soci::use(scope), soci::use(sr), soci::use(sl));
+    for (const auto& u : scopes) {
+      sk = u.key_id;
+      scope = u.scope;
+      sr = static_cast<long long>(u.requests);
+      sl = u.last_used_at;
+      add.execute(true);
+    }
+  }
   tx.commit();
   return true;
+}
+
+std::map<KeyId, std::vector<ScopeUse>> UsageStore::scopes_for_keys(const std::vector<KeyId>& keys) const {
+  std::map<KeyId, std::vector<ScopeUse>> out;
+  if (keys.empty()) return out;
+  Lease sql(db_);
+  std::vector<long long> ids(keys.begin(), keys.end());
+  long long key = 0, requests = 0, last = 0;
+  std::string scope, in_list;
+  for (std::size_t i = 0; i < ids.size(); ++i) in_list += (i ? ", :k" : ":k") + std::to_string(i);
+  soci::statement st(*sql);
+  st.exchange(soci::into(key));
+  st.exchange(soci::into(scope));
+  st.exchange(soci::into(requests));
+  st.exchange(soci::into(last));
+  for (auto& id : ids) st.exchange(soci::use(id));
+  st.alloc();
+  st.prepare("SELECT key_id, scope, requests, last_used_at FROM api_access_scope_usage WHERE key_id IN (" +
+             in_list + ") ORDER BY key_id, scope");
+  st.define_and_bind();
+  st.execute();
+  while (st.fetch())
+    out[key].push_back(ScopeUse{key, scope, static_cast<std::uint64_t>(requests), last});
+  return out;
+}
+
+std::optional<Micros> UsageStore::scope_counting_since() const {
+  Lease sql(db_);
+  long long at = 0;
+  soci::indicator ind = soci::i_null;
+  *sql << "SELECT started_at FROM api_access_scope_tracking WHERE id = 1", soci::into(at, ind);
+  if (!sql->got_data() || ind != soci::i_ok) return std::nullopt;
+  return at;
+}
+
+void UsageStore::start_scope_counting(Micros now) {
+  Lease sql(db_);
+  long long at = now;
+  *sql << "INSERT INTO api_access_scope_tracking (id, started_at) VALUES (1, :a) ON CONFLICT (id) DO NOTHING",
+      soci::use(at);
 }
 
 void UsageStore::trim_batches(Micros before) {

@@ -14,6 +14,7 @@
 #include "keys/key_record.hpp"
 #include "mdp/host/services.hpp"
 #include "usage/key_usage.hpp"
+#include "usage/scope_usage.hpp"
 
 namespace mdp::api_access {
 
@@ -38,10 +39,18 @@ class UsageStore {
   // last_used_at where the given time is newer, and records the batch id. If the id is already
   // recorded (an earlier attempt committed but its answer was lost), writes nothing and returns
   // false. Throws on failure; the caller retries with the same id.
+  // `scopes`: requests added to each (key, scope) row, its last use raised.
   bool write_batch(const std::string& batch_id, const std::vector<UsageDelta>& deltas,
-                   const std::vector<LastUse>& last_used);
+                   const std::vector<LastUse>& last_used, const std::vector<ScopeUse>& scopes = {});
   // Forgets batch ids recorded before `before` (wall clock): retries happen within seconds.
   void trim_batches(Micros before);
+
+  // Per-scope usage of each of `keys` (api_access_scope_usage); keys without any are absent.
+  std::map<KeyId, std::vector<ScopeUse>> scopes_for_keys(const std::vector<KeyId>& keys) const;
+  // When per-scope counting began (nullopt: not recorded yet). start_scope_counting records
+  // `now` unless a time is recorded already (the first load of this version, any process).
+  std::optional<Micros> scope_counting_since() const;
+  void start_scope_counting(Micros now);
 
   // Every day from `from` to `to` inclusive, oldest first, zero days included.
   std::vector<DayUsage> daily(KeyId key, DayNumber from, DayNumber to) const;
