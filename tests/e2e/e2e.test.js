@@ -6,6 +6,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { Harness, assertAccessible, keyRow, last4 } = require('./support');
 
 const HOSTILE = '<img src=x onerror="window.__xss=1"><script>alert(1)</script>';
@@ -387,6 +388,52 @@ test('least privilege: a write scope unused for 30 days is marked, and one click
   assert.doesNotMatch(await row.textContent(), /Write access unused|appointments:write/);
   assert.match(await row.textContent(), /Read-only/);
   assert.equal((await api(admin.hostile)).status, 200);  // what it used still works
+});
+
+test('the bell: the admins were told the old key went by itself; the list, and marking it read', STEP, async () => {
+  const page = admin.page;
+  await page.goto('/settings/integrations/api-keys');
+  const bell = page.locator('#notifications-bell');
+  assert.match(await bell.getAttribute('aria-label'), /^Notifications, \d+ unread$/);
+  await Promise.all([page.waitForURL(/\/settings\/notifications$/), bell.click()]);
+  const told = page.locator('tbody tr', { hasText: 'API key "Accounting export" was revoked automatically after its rotation' });
+  assert.equal(await told.count(), 1, 'told once');
+  assert.match(await told.textContent(), /New/);
+  await assertAccessible(page, 'notifications');
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Mark all as read' }).click()]);
+  assert.equal(await page.locator('#notifications-bell').getAttribute('aria-label'), 'Notifications');
+  assert.match(await told.textContent(), /Read/);
+  await page.goto('/settings/integrations/api-keys');
+});
+
+test('disclosure export: the CSV a key row links to lists the patients its requests read, and how often', STEP, async () => {
+  const page = admin.page;
+  const s = await h.session('owner@brightsmiles.test');
+  const made = (await s.call('POST', 'keys', { label: 'Reports export', scopes: ['read'] })).body;
+  const read = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await api(made.secret);
+    assert.equal(r.status, 200);
+    read.push(...r.body.patients.map((p) => p.id));
+  }
+  const patients = [...new Set(read)].sort((a, b) => a - b);
+  assert.ok(patients.length > 0);
+  await page.reload();
+  const link = keyRow(page, made.secret).getByRole('link', { name: 'Patients accessed (CSV)' });
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^api-key-${made.key.id}-disclosures-.*\\.csv$`));
+  const csv = fs.readFileSync(await download.path(), 'utf8').trim().split('\r\n');
+  assert.equal(csv[0], 'date,key_id,key_label,key_preview,record_type,record_id,access,requests,first_at,last_at');
+  const rows = csv.slice(1).map((line) => line.split(','));
+  assert.deepEqual(rows.map((r) => Number(r[5])).sort((a, b) => a - b), patients);
+  for (const r of rows) {
+    assert.equal(r[1], String(made.key.id));
+    assert.equal(r[2], 'Reports export');
+    assert.equal(r[4], 'patient');
+    assert.equal(r[6], 'read');
+    assert.equal(r[7], String(read.filter((id) => id === Number(r[5])).length));
+  }
+  assert.ok(!csv.join('').includes(made.secret), 'previews only, never the key');
 });
 
 test('locked: Downtown Dental sees why, a link to Billing, no Generate button, keys read-only', STEP, async () => {
