@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   server->run();
+  app.stop_background_work();  // before the server (and the connections its jobs hold) goes
   server.reset();
   listener.stop();
   app.stop_plugins();

@@ -1,5 +1,7 @@
 #include "support/devhost_process.hpp"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -85,7 +87,17 @@ DevhostProcess::DevhostProcess(DevhostOptions options) : options_(std::move(opti
   }
 }
 
-DevhostProcess::~DevhostProcess() { stop(); }
+// A devhost the test left running must still shut down cleanly: a crash or hang at exit (exit
+// code other than 0) is a bug of the host even when every request was answered right.
+DevhostProcess::~DevhostProcess() {
+  if (!running()) return;
+  const int code = stop();
+  if (code != 0) {
+    const std::string err = stderr_text();
+    ADD_FAILURE() << "mdp-devhost did not stop cleanly on SIGTERM (exit " << code << ")\n"
+                  << err.substr(err.size() > 4000 ? err.size() - 4000 : 0);
+  }
+}
 
 std::string DevhostProcess::stderr_text() const { return read_file(logs_ / "stderr.txt"); }
 

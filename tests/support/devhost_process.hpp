@@ -38,7 +38,7 @@ struct ExitResult {
 class DevhostProcess {
  public:
   explicit DevhostProcess(DevhostOptions options);
-  ~DevhostProcess();  // stops the child if still running
+  ~DevhostProcess();  // stops the child if still running; a non-zero exit fails the test
   DevhostProcess(const DevhostProcess&) = delete;
   DevhostProcess& operator=(const DevhostProcess&) = delete;
 

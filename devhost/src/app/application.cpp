@@ -977,6 +977,8 @@ void Application::subscription_changed(host::ClinicId clinic) noexcept {
   impl_->subscription_changed(clinic);
 }
 
+void Application::stop_background_work() noexcept { impl_->logins.stop(); }
+
 void Application::stop_plugins() noexcept {
   impl_->hooks.clear();
   impl_->hook_takes_records.clear();

@@ -66,6 +66,12 @@ class Application {
   // plugin. Any thread; main() stops the change listener before stop_plugins().
   void subscription_changed(host::ClinicId clinic) noexcept;
 
+  // Called by main() when the server's threads have returned and before the server is
+  // destroyed: finishes the work the application runs on its own threads (password checks),
+  // whose callbacks hold the server's connections. Releasing those after the server's
+  // io_context is gone would touch freed memory (seen as a hang or a mutex assertion at exit).
+  void stop_background_work() noexcept;
+
   // Called by main() after the server stopped: on_stop on every plugin, then drops them.
   void stop_plugins() noexcept;
 

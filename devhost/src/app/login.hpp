@@ -44,6 +44,8 @@ class LoginService {
 
   // Answers through `done`, exactly once: at once for a refusal, from a pool thread otherwise.
   void submit(const HttpRequest& request, Done done);
+  // Finishes queued checks (their callbacks run) and joins the pool; later submits answer 503.
+  void stop() noexcept { pool_.stop(); }
 
   // Set-Cookie values: the session cookie (HttpOnly, SameSite=Strict, Secure under --https) and
   // the one that clears it.

@@ -10,13 +10,16 @@ PasswordPool::PasswordPool(int threads, std::size_t queue) : capacity_(queue) {
   for (int i = 0; i < (threads < 1 ? 1 : threads); ++i) threads_.emplace_back([this] { work(); });
 }
 
-PasswordPool::~PasswordPool() {
+PasswordPool::~PasswordPool() { stop(); }
+
+void PasswordPool::stop() noexcept {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   ready_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
 }
 
 bool PasswordPool::submit(std::function<void()> job) {
@@ -43,6 +46,7 @@ void PasswordPool::work() {
       jobs_.pop_front();
     }
     job();
+    job = nullptr;  // release what it captured before waiting for the next one
   }
 }
 

@@ -17,12 +17,17 @@ namespace mdp::devhost {
 class PasswordPool {
  public:
   PasswordPool(int threads, std::size_t queue);
-  ~PasswordPool();  // runs what is queued, then joins
+  ~PasswordPool();  // stop()
   PasswordPool(const PasswordPool&) = delete;
   PasswordPool& operator=(const PasswordPool&) = delete;
 
   // Queues `job` (it must not throw); false if the queue is full.
   bool submit(std::function<void()> job);
+
+  // Refuses new jobs, runs what is queued and joins the threads; safe to call twice. After it
+  // returns no pool thread holds a job, so whatever a job captured (a connection of the HTTP
+  // server) has been released here, before its owner goes away.
+  void stop() noexcept;
 
  private:
   void work();
