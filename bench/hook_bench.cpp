@@ -17,6 +17,18 @@
 //                         prepared once, on the same file database, over the same keys.
 //   (d) BM_Flush          UsageFlusher::flush of N dirty key-day rows in one transaction; time per
 //                         row in the `per_row` counter.
+//   (g) BM_Traffic_*      on_api_request on a cached valid key: Plain (no limit
+//                         or list of its own: the plan's default limit applies, as for every
+//                         key), Limit (its own rate limit), LimitAndList (its own limit and an
+//                         allow-list of 8 networks, IPv4 and IPv6, the client in the last one:
+//                         the longest scan), ListOutside (the same list, the client outside:
+//                         403 ip_not_allowed). Compare with BENCHMARKS.md's figure for the hook
+//                         before rate limits existed (the same benchmark built from that commit).
+//
+// Rate limits: every key now has one, so the context's default is 1,000,000 requests per 1 s and
+// a thread moves the host clock by one second every 20 ms of real time: no benchmark ever reaches
+// its limit (a thread decides at most about 100,000 requests in 20 ms), each one crosses a
+// window now and then as production does, and every decision is still checked.
 //   (f) BM_Metrics_{Off,On}_*  on_api_request with metrics off (the SDK's NoMetrics) and on (the
 //                         devhost's PrometheusMetrics): valid key with 1, 2, 4 threads, revoked key.
 //   (g) BM_Disclosure_{Off,On}  a valid key's request + response without and with the handler's
@@ -40,8 +52,10 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
@@ -97,10 +111,20 @@ class BenchRequest final : public host::ApiRequest {
     return 1;
   }
   std::string_view required_scope() const noexcept override { return "read"; }
-  std::string_view client_address() const noexcept override { return "192.0.2.10"; }
+  std::string_view client_address() const noexcept override { return address_; }
+  // Copies what the hook adds, as a host must (into buffers reused across requests: the copy
+  // measured is the plugin's formatting plus two string assignments, not a host's allocator).
+  void add_response_header(std::string_view name, std::string_view value) const noexcept override {
+    const std::size_t i = extra_++ & 1;  // the hook adds two per request
+    header_names_[i].assign(name);
+    header_values_[i].assign(value);
+  }
+  std::string address_ = "192.0.2.10";
 
  private:
   std::string auth_;
+  mutable std::size_t extra_ = 0;
+  mutable std::string header_names_[2], header_values_[2];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -113,6 +137,7 @@ struct Env {
   std::shared_ptr<api::RequestHook> hook;
 
   std::string valid, revoked, bad_checksum;
+  std::string limited, listed;  // (g): own rate limit; own rate limit and an 8-network allow-list
   std::vector<std::string> thread_keys;      // (e) OwnKey: one valid key per thread, distinct shards
   std::vector<std::string> same_shard_keys;  // (e) SameShard: one per thread, all in one shard
   // Keys that exist in the database only (bulk-inserted): for misses and flushes.
@@ -121,12 +146,25 @@ struct Env {
 };
 Env* g_env = nullptr;
 
+// Limits no benchmark reaches (see the top of this file), for the plan default and the keys of (g).
+constexpr api::RateLimit kBenchLimit{1'000'000, 1};
+
 std::shared_ptr<api::PluginContext> new_context() {
-  return std::make_shared<api::PluginContext>(*g_env->host);
+  api::PluginConfig config;
+  config.tier_rate_limit = kBenchLimit;
+  config.addon_rate_limit = kBenchLimit;
+  return std::make_shared<api::PluginContext>(*g_env->host, config);
 }
 
-api::KeyRecord create_key(api::PluginContext& ctx, const std::string& secret, const std::string& label) {
+api::KeyRecord create_key(api::PluginContext& ctx, const std::string& secret, const std::string& label,
+                          std::optional<api::RateLimit> limit = std::nullopt,
+                          const std::vector<std::string>& allowed = {}) {
   api::NewKey nk;
+  nk.rate_limit = limit;
+  std::string why;
+  auto filter = api::AddressFilter::parse(allowed, why);
+  if (!filter) die("allow-list: " + why);
+  nk.allowed = *filter;
   nk.clinic_id = kClinic;
   nk.label = label;
   nk.scopes = {"read"};
@@ -162,7 +200,7 @@ void insert_bulk(std::size_t n) {
   tx.commit();
 }
 
-host::ApiDecision decide(api::RequestHook& hook, const host::ApiRequest& r) {
+host::ApiDecision decide(api::RequestHook& hook, const BenchRequest& r) {
   host::ApiDecision d;
   hook.on_api_request(r, d);
   return d;
@@ -530,6 +568,30 @@ void BM_Disclosure_Off(benchmark::State& state) { disclose_in_threads(state, fal
 void BM_Disclosure_On(benchmark::State& state) { disclose_in_threads(state, true); }
 BENCHMARK(BM_Disclosure_Off)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_Disclosure_On)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+// (h) Traffic controls: the same request + response on keys with and without their own.
+void traffic(benchmark::State& state, const std::string& key, const char* address, bool allowed) {
+  BenchRequest r(key);
+  r.address_ = address;
+  const auto first = decide(*g_env->hook, r);
+  if (first.allowed != allowed) die(std::string("traffic: ") + std::to_string(first.status) + " " + first.body);
+  for (auto _ : state) {
+    host::ApiDecision d;
+    g_env->hook->on_api_request(r, d);
+    benchmark::DoNotOptimize(d.allowed);
+  }
+  if (decide(*g_env->hook, r).allowed != allowed) die("traffic: the decision changed while timing");
+  state.SetItemsProcessed(state.iterations());
+}
+void BM_Traffic_Plain(benchmark::State& state) { traffic(state, g_env->valid, "192.0.2.10", true); }
+void BM_Traffic_Limit(benchmark::State& state) { traffic(state, g_env->limited, "192.0.2.10", true); }
+void BM_Traffic_LimitAndList(benchmark::State& state) { traffic(state, g_env->listed, "192.0.2.10", true); }
+void BM_Traffic_LimitAndList_V6(benchmark::State& state) { traffic(state, g_env->listed, "2001:db8:7::1", true); }
+void BM_Traffic_ListOutside(benchmark::State& state) { traffic(state, g_env->listed, "198.51.100.1", false); }
+BENCHMARK(BM_Traffic_Plain);
+BENCHMARK(BM_Traffic_Limit);
+BENCHMARK(BM_Traffic_LimitAndList);
+BENCHMARK(BM_Traffic_LimitAndList_V6);
+BENCHMARK(BM_Traffic_ListOutside);
 
 // ---------------------------------------------------------------------------------------------
 void build_env(std::size_t bulk) {
@@ -550,6 +612,12 @@ void build_env(std::size_t bulk) {
   create_key(ctx, g_env->valid, "bench valid");
   g_env->revoked = api::generate_key(rng);
   const auto rec = create_key(ctx, g_env->revoked, "bench revoked");
+  g_env->limited = api::generate_key(rng);
+  create_key(ctx, g_env->limited, "bench limited", kBenchLimit);
+  g_env->listed = api::generate_key(rng);
+  create_key(ctx, g_env->listed, "bench listed", kBenchLimit,
+             {"10.0.0.0/8", "172.16.0.0/12", "2001:db8:1::/48", "203.0.113.0/24", "2001:db8:2::/48",
+              "198.18.0.0/15", "2001:db8:7::/48", "192.0.2.0/24"});
   // The cache's shard of a digest, as KeyCache::shard_of computes it (private there).
   auto shard = [](const std::string& k) {
     return (api::DigestHash{}(api::digest_of(k)) >> 60) % api::KeyCache::kShards;
@@ -596,6 +664,8 @@ void build_env(std::size_t bulk) {
   for (const auto& k : g_env->thread_keys) expect(decide(*g_env->hook, BenchRequest(k)).allowed, "thread key");
   for (const auto& k : g_env->same_shard_keys) expect(decide(*g_env->hook, BenchRequest(k)).allowed, "shard key");
   expect(decide(*g_env->hook, BenchRequest(g_env->valid)).allowed, "valid");
+  expect(decide(*g_env->hook, BenchRequest(g_env->limited)).allowed, "limited");
+  expect(decide(*g_env->hook, BenchRequest(g_env->listed)).allowed, "listed");
   expect(decide(*g_env->hook, BenchRequest(g_env->revoked)).allowed, "revoked key before revoke");
   // Revoke as the admin route does: commit, then tell the cache.
   const auto revoked = ctx.keys.revoke(kClinic, rec.id, {11, "Bench"}, ctx.now());
@@ -665,7 +735,17 @@ int main(int argc, char** argv) {
     die(std::string("setup failed: ") + e.what());
   }
   benchmark::AddCustomContext("sqlite_keys", std::to_string(bulk + 10));
+  // The host clock moves one second every 20 ms (see the top of this file).
+  std::atomic<bool> done{false};
+  std::thread mover([&] {
+    while (!done.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      env.host->clock_.advance(std::chrono::seconds(1));
+    }
+  });
   benchmark::RunSpecifiedBenchmarks();
+  done = true;
+  mover.join();
   benchmark::Shutdown();
   remove_db();
   return 0;

@@ -9,6 +9,7 @@
 #include "plugin_context.hpp"
 #include "routes/admin_routes.hpp"
 #include "routes/disclosure_routes.hpp"
+#include "routes/leak_reports.hpp"
 
 namespace mdp::api_access {
 
@@ -38,6 +39,7 @@ host::LoadResult ApiAccessPlugin::on_load(host::HostServices& host,
     registrar.add_feature({kFeatureId, "API access", {"enterprise"}, "api_access"});
     for (auto& route : make_admin_routes(ctx_)) registrar.add_route(std::move(route));
     for (auto& route : make_disclosure_routes(ctx_)) registrar.add_route(std::move(route));
+    registrar.add_route(make_leak_report_route(ctx_));  // public: no session
     hook_ = std::make_shared<RequestHook>(ctx_);
     registrar.set_api_hook(hook_);
 
@@ -46,6 +48,7 @@ host::LoadResult ApiAccessPlugin::on_load(host::HostServices& host,
 
     start_scope_counting();
     ctx_->feed.start();
+    ctx_->rates.start();
     stopping_ = false;
     worker_ = std::thread([this] { run_background(); });
     return {};
@@ -87,6 +90,7 @@ void ApiAccessPlugin::background_tick() noexcept {
   if (++ticks_ % 600 == 0) {  // about every ten minutes
     try {
       ctx.keys.trim_changes();
+      ctx.rates.trim();
       // Batch ids matter only until a failed flush is retried (seconds); keep a day.
       ctx.usage.trim_batches(to_micros(std::chrono::system_clock::now() - std::chrono::hours(24)));
       ctx.disclosure_store.trim_batches(to_micros(std::chrono::system_clock::now() - std::chrono::hours(24)));
@@ -143,6 +147,7 @@ void ApiAccessPlugin::on_stop() noexcept {
   stop_background();
   if (!ctx_) return;
   ctx_->feed.stop();
+  ctx_->rates.stop();
   // Graceful stop loses nothing: a few attempts, then say what was lost.
   bool flushed = false;
   for (int attempt = 0; attempt < 3 && !flushed; ++attempt) {

@@ -17,6 +17,7 @@
 #include "auth/entitlements.hpp"
 #include "auth/failure_throttle.hpp"
 #include "auth/miss_cache.hpp"
+#include "auth/rate_exchange.hpp"
 #include "auth/hasher_pool.hpp"
 #include "auth/key_cache.hpp"
 #include "auth/key_loader.hpp"
@@ -52,7 +53,8 @@ struct PluginContext {
         disclosure_store(h.database()),
         disclosures(disclosure_store, h.log()),
         auto_rotations(h.database()),
-        rotation_finisher(auto_rotations, h.log()) {}
+        rotation_finisher(auto_rotations, h.log()),
+        rates(h.database(), cache, h.clock(), h.log(), c.rate_limit_sync) {}
 
   host::HostServices& host;
   const PluginConfig config;
@@ -65,6 +67,7 @@ struct PluginContext {
   KeyCache cache;
   MissCache misses;          // well-formed keys the database did not hold
   FailureThrottle throttle;  // invalid keys per client address
+  FailureThrottle leak_reports;  // leak reports per client address (routes/leak_reports.hpp)
   Entitlements plans;
   HasherPool hashers;
   ClinicZones zones;  // each clinic's time zone, for its days and the times it is shown
@@ -76,6 +79,7 @@ struct PluginContext {
   DisclosureRecorder disclosures;  // which records each key touched, flushed like usage
   AutoRotationStore auto_rotations;   // rotations that revoke the old key once it is unused
   RotationFinisher rotation_finisher;  // checked by the background thread
+  RateExchange rates;  // rate-limit counts between processes (PostgreSQL); started with the feed
 
   // Hot path: the index of `scope` in scope_names (scope_names.size() if the host did not
   // declare it). A few short comparisons: hosts declare a handful of scopes.

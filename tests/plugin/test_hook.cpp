@@ -239,6 +239,8 @@ TEST_P(HookTest, ARevocationInAnotherProcessArrivesThroughTheChangeFeed) {
 
 TEST_P(HookTest, ConcurrentRequestsAreAllDecidedAndCounted) {
   auto [id, secret] = create_key();
+  // 2,000 requests at one instant: above the plan's default limit (600 per minute).
+  ASSERT_EQ(call("PATCH", "keys/" + std::to_string(id), R"({"rate_limit":{"requests":2000,"per_seconds":60}})").status, 200);
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
   for (int t = 0; t < 8; ++t)

@@ -23,17 +23,17 @@ TEST_P(RoutesTest, RegistersExactlyTheDocumentedRoutes) {
   std::set<std::string> got;
   for (const auto& r : reg_->routes) {
     got.insert(r.method + " " + r.pattern);
-    // Only the error catalogue, which error bodies link to, and the OpenAPI document are open to
-    // anyone.
-    const bool open = r.pattern == "errors" || r.pattern == "openapi.json";
-    EXPECT_EQ(r.permission, open ? "public" : "api_keys.manage");
+    // Open to anyone: the error catalogue, which error bodies link to, the OpenAPI document, and
+    // the leak report (holding a key is the right to revoke it).
+    const bool open = r.pattern == "errors" || r.pattern == "openapi.json" || r.pattern == "leaked-keys";
+    EXPECT_EQ(r.permission, open ? "public" : "api_keys.manage") << r.pattern;
     EXPECT_FALSE(r.summary.empty());
   }
   EXPECT_EQ(got, (std::set<std::string>{"GET keys", "POST keys", "PATCH keys/{id}", "POST keys/{id}/revoke",
                                         "POST keys/{id}/rotate", "GET events",
                                         "GET keys/{id}/usage", "GET errors", "GET keys/{id}/disclosures",
                                         "GET patients/{id}/disclosures", "POST keys/{id}/rotation/finish",
-                                        "POST keys/{id}/rotation/cancel", "GET openapi.json"}));
+                                        "POST keys/{id}/rotation/cancel", "GET openapi.json", "POST leaked-keys"}));
   ASSERT_EQ(reg_->features.size(), 1u);
   EXPECT_EQ(reg_->features[0].id, "api_access");
   EXPECT_EQ(reg_->features[0].label, "API access");

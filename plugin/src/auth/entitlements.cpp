@@ -7,14 +7,15 @@
 namespace mdp::api_access {
 
 namespace {
-constexpr std::uint64_t kUnknown = 0, kYes = 1, kNo = 2, kStateMask = 3;
+constexpr std::uint64_t kUnknown = 0, kYes = 1, kNo = 2, kYesByAddon = 3, kStateMask = 3;
 constexpr const char* kFeature = "api_access";
 }  // namespace
 
-PlanVerdict ask_plan(const host::Subscriptions& subs, host::ClinicId clinic) noexcept {
+PlanVerdict ask_plan(const host::Subscriptions& subs, host::ClinicId clinic, bool* by_addon) noexcept {
   const auto answer = subs.feature(clinic, kFeature);
   switch (answer.status) {
     case host::LookupStatus::found:
+      if (by_addon != nullptr) *by_addon = answer.value.source == host::FeatureSource::addon;
       return answer.value.enabled ? PlanVerdict::enabled : PlanVerdict::disabled;
     case host::LookupStatus::not_found:  // unknown clinic or feature: no API access
       return PlanVerdict::disabled;
@@ -40,16 +41,23 @@ PlanVerdict Entitlements::check(State& state, const host::Subscriptions& subs,
   std::uint64_t word = state.word.load(std::memory_order_acquire);
   switch (word & kStateMask) {
     case kYes: return PlanVerdict::enabled;
+    case kYesByAddon: return PlanVerdict::enabled;
     case kNo: return PlanVerdict::disabled;
     default: break;
   }
-  const PlanVerdict verdict = ask_plan(subs, clinic);
+  bool addon = false;
+  const PlanVerdict verdict = ask_plan(subs, clinic, &addon);
   if (verdict == PlanVerdict::unavailable) return verdict;  // not an answer: never cached
-  const std::uint64_t filled = (word & ~kStateMask) | (verdict == PlanVerdict::enabled ? kYes : kNo);
+  const std::uint64_t answer = verdict != PlanVerdict::enabled ? kNo : addon ? kYesByAddon : kYes;
+  const std::uint64_t filled = (word & ~kStateMask) | answer;
   // Fails when a plan change bumped the generation meanwhile: then the word stays unknown and
   // the next request asks again.
   state.word.compare_exchange_strong(word, filled, std::memory_order_acq_rel);
   return verdict;
+}
+
+bool Entitlements::by_addon(const State& s) noexcept {
+  return (s.word.load(std::memory_order_acquire) & kStateMask) == kYesByAddon;
 }
 
 void Entitlements::reset(State& s) noexcept {

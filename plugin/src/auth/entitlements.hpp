@@ -1,7 +1,7 @@
 // Whether each clinic's plan includes API access, cached for the request hook.
 //
-// Each clinic has one atomic word: a generation (upper bits) and a state (unknown/yes/no, low 2
-// bits). The hook asks the host (Subscriptions::feature) only while the state is unknown;
+// Each clinic has one atomic word: a generation (upper bits) and a state (unknown / yes by the
+// tier / yes by the addon / no, low 2 bits: the rate limit's default depends on which grants it). The hook asks the host (Subscriptions::feature) only while the state is unknown;
 // Plugin::on_subscription_changed resets it to unknown and bumps the generation, so an answer
 // fetched before the change can never be stored over it (its compare-exchange fails). Cache
 // entries keep a pointer to their clinic's word: the hot path does no map lookup.
@@ -33,6 +33,9 @@ class Entitlements {
   // Hot path: does `clinic`'s plan include API access?
   PlanVerdict check(State& state, const host::Subscriptions& subs,
                     host::ClinicId clinic) const noexcept;
+  // After check() answered enabled: true when the addon grants it (not the tier). Stale by at
+  // most one plan change, like every cached answer here.
+  static bool by_addon(const State& state) noexcept;
   // The host reported a plan change: the next check() asks the host again. kEveryClinic
   // forgets every clinic's answer.
   void invalidate(host::ClinicId clinic) noexcept;
@@ -44,7 +47,9 @@ class Entitlements {
   std::unordered_map<host::ClinicId, std::unique_ptr<State>> states_;
 };
 
-// Asks the host directly (no cache), for the admin routes and pages.
-PlanVerdict ask_plan(const host::Subscriptions& subs, host::ClinicId clinic) noexcept;
+// Asks the host directly (no cache), for the admin routes and pages. `by_addon`, when given, is
+// set to whether the addon (rather than the tier) grants API access.
+PlanVerdict ask_plan(const host::Subscriptions& subs, host::ClinicId clinic,
+                     bool* by_addon = nullptr) noexcept;
 
 }  // namespace mdp::api_access

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "auth/entitlements.hpp"
+#include "auth/rate_window.hpp"
 #include "keys/key_format.hpp"
 #include "keys/key_record.hpp"
 #include "usage/key_usage.hpp"
@@ -51,6 +52,7 @@ struct CacheEntry {
   std::atomic<Micros> expires_at{kNever};
   KeyUsage usage;
   ScopeTally scopes_used;  // which scopes its allowed requests needed (least privilege)
+  RateWindow rate;  // the key's rate-limit counter (auth/rate_window.hpp)
 
   // Hot path: the rules in force for this key now.
   const KeyRules& rules() const noexcept {

@@ -1,7 +1,9 @@
 #include "auth/request_hook.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 
 #include <boost/json/object.hpp>
@@ -67,6 +69,44 @@ std::size_t decode_lower(std::string_view s, char* out, std::size_t max) noexcep
 constexpr std::array<std::string_view, 12> kKeyParams = {
     "api_key", "apikey", "api-key", "x-api-key", "x_api_key", "key",
     "token", "access_token", "auth_token", "bearer", "authorization", "api_token"};
+
+// The token of a decision is its cache entry's address; entries are at least 8-byte aligned, so
+// the low bit is free to say "refused by the rate limit" (usage counts those apart).
+constexpr std::uint64_t kRateLimitedBit = 1;
+static_assert(alignof(CacheEntry) >= 2);
+
+// The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers) on this answer:
+//   RateLimit-Policy: "per-key";q=<requests>;w=<seconds>
+//   RateLimit: "per-key";r=<remaining>;t=<seconds until the window ends>
+// Formatted on the stack: no allocation on the plugin's side.
+void rate_fields(const host::ApiRequest& req, const RateVerdict& v) noexcept {
+  char buf[64];
+  auto put = [&](char* p, std::uint32_t n) { return std::to_chars(p, buf + sizeof buf, n).ptr; };
+  constexpr std::string_view kName = "\"per-key\";";
+  char* p = std::copy(kName.begin(), kName.end(), buf);
+  p = put(std::copy_n("q=", 2, p), v.limit);
+  p = put(std::copy_n(";w=", 3, p), v.per_seconds);
+  req.add_response_header("RateLimit-Policy", std::string_view(buf, static_cast<std::size_t>(p - buf)));
+  p = std::copy(kName.begin(), kName.end(), buf);
+  p = put(std::copy_n("r=", 2, p), v.remaining);
+  p = put(std::copy_n(";t=", 3, p), v.reset_seconds);
+  req.add_response_header("RateLimit", std::string_view(buf, static_cast<std::size_t>(p - buf)));
+}
+
+std::string rate_error(const RateVerdict& v) {
+  return error_body("rate_limited",
+                    "This API key may make " + std::to_string(v.limit) + " requests per " +
+                        std::to_string(v.per_seconds) +
+                        " seconds, and has made them. Wait for the time in Retry-After; a clinic "
+                        "admin can raise the key's limit.");
+}
+
+std::string address_error(std::string_view address) {
+  const std::string shown = address.empty() ? std::string("an address the server cannot tell")
+                                            : std::string(address.substr(0, 64));
+  return error_body("ip_not_allowed", "This API key may not be used from " + shown +
+                                          ". A clinic admin can add it to the key's allowed addresses.");
+}
 
 // {"error":{"code":"insufficient_scope","message":"...","doc":"...","scope":"<the scope>"}}
 std::string scope_error(std::string_view scope) {
@@ -207,6 +247,7 @@ void RequestHook::decide(const host::ApiRequest& req, host::ApiDecision& d) noex
         return invalid(d, req);
       }
       e = r.entry;
+      ctx.rates.seed(*e);  // PostgreSQL: what the other processes admitted for this key
     }
 
     // From here on the key is known: every outcome counts against it.
@@ -227,8 +268,30 @@ void RequestHook::decide(const host::ApiRequest& req, host::ApiDecision& d) noex
       case PlanVerdict::disabled: return refuse(d, 403, not_enabled_);
       case PlanVerdict::unavailable: return unavailable(d);
     }
+    // A usable key: every answer from here on carries its rate-limit fields.
+    const KeyRules& rules = e->rules();
+    const RateLimit limit = rules.rate_limit ? *rules.rate_limit
+                            : Entitlements::by_addon(*e->plan) ? ctx.config.addon_rate_limit
+                                                                : ctx.config.tier_rate_limit;
+    // Outside the key's allowed addresses: refused before the limit, so a stranger holding the
+    // key cannot spend the integration's quota.
+    if (!rules.allowed.allows(req.client_address())) {
+      rate_fields(req, e->rate.peek(limit.requests, limit.per_seconds, now));
+      refuse(d, 403, "");
+      d.body = address_error(req.client_address());
+      return;
+    }
+    const RateVerdict rate = e->rate.admit(limit.requests, limit.per_seconds, now);
+    rate_fields(req, rate);
+    if (!rate.allowed) {
+      refuse(d, 429, "");
+      d.body = rate_error(rate);
+      d.retry_after = static_cast<int>(rate.reset_seconds);
+      d.token |= kRateLimitedBit;  // counted apart in the key's usage
+      return;
+    }
     const std::string_view scope = req.required_scope();
-    if (!scope.empty() && !e->has_scope(scope)) {
+    if (!scope.empty() && !rules.has_scope(scope)) {
       refuse(d, 403, "");
       d.body = scope_error(scope);
       return;
@@ -247,8 +310,8 @@ void RequestHook::decide(const host::ApiRequest& req, host::ApiDecision& d) noex
 
 void RequestHook::on_api_response(std::uint64_t token, int status) noexcept {
   if (token == 0) return;
-  auto* e = reinterpret_cast<CacheEntry*>(static_cast<std::uintptr_t>(token));
-  e->usage.record(ctx_->now(), status);
+  auto* e = reinterpret_cast<CacheEntry*>(static_cast<std::uintptr_t>(token & ~kRateLimitedBit));
+  e->usage.record(ctx_->now(), status, (token & kRateLimitedBit) != 0);
 }
 
 void RequestHook::on_api_records(std::uint64_t token, const host::RecordTouch* records,

@@ -11,7 +11,12 @@
 //      database (unknown: the same 401 invalid_api_key, byte for byte). Every invalid key
 //      counts against its client address.
 //   5. revoked 401 revoked_api_key, expired (expires_at <= host clock) 401 expired_api_key,
-//      plan without API access 403 api_access_not_enabled, missing scope 403 insufficient_scope.
+//      plan without API access 403 api_access_not_enabled;
+//   6. from here every answer carries the key's RateLimit-Policy and RateLimit fields
+//      (ApiRequest::add_response_header): a client address outside the key's allowed_ips 403
+//      ip_not_allowed (not counted against the limit), over the key's rate limit (its own, or
+//      the plan's default: plugin_config.hpp) 429 rate_limited + Retry-After (auth/rate_window.hpp;
+//      counted apart in usage), missing scope 403 insufficient_scope.
 // Could not decide: 503 service_unavailable with Retry-After, when the database was needed and
 // did not answer (a cache miss, a plan the host could not look up), or when this process has
 // lost touch with the change feed for longer than the offline grace (auth/change_feed.hpp), so

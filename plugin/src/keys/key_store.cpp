@@ -379,6 +379,47 @@ std::optional<std::pair<KeyRecord, KeyRecord>> KeyStore::rotate(
   return std::make_pair(std::move(*fresh_new), std::move(*fresh_old));
 }
 
+LeakOutcome KeyStore::revoke_leaked(const std::string& key_hash, const std::string& url,
+                                    const std::string& source, Micros now) {
+  Lease sql(db_);
+  LeakOutcome out;
+  {
+    WriteTransaction tx(*sql, db_.dialect());
+    long long id = 0, clinic = 0;
+    *sql << "SELECT id, clinic_id FROM api_access_keys WHERE key_hash = :h", soci::into(id),
+        soci::into(clinic), soci::use(key_hash);
+    if (!sql->got_data()) return out;  // unknown
+    auto rec = select_key(*sql, clinic, id, true);
+    if (!rec || rec->status_at(now) != KeyStatus::active) {
+      out.status = LeakOutcome::Status::not_active;
+      return out;
+    }
+    long long at = now;
+    const std::string by = "leak report";
+    soci::indicator i_url = url.empty() ? soci::i_null : soci::i_ok;
+    soci::indicator i_source = source.empty() ? soci::i_null : soci::i_ok;
+    soci::statement st =
+        (sql->prepare << "UPDATE api_access_keys SET revoked_at = :at, revoked_by_id = NULL, "
+                         "revoked_by_name = :bn, revoked_reason = 'leak_report', leak_url = :u, "
+                         "leak_source = :s WHERE id = :id AND revoked_at IS NULL",
+         soci::use(at), soci::use(by), soci::use(url, i_url), soci::use(source, i_source), soci::use(id));
+    st.execute(true);
+    if (st.get_affected_rows() != 1) {  // another report (or an admin) revoked it first
+      out.status = LeakOutcome::Status::not_active;
+      return out;
+    }
+    std::string detail = "reported as leaked";
+    if (!url.empty()) detail += " at " + url;
+    if (!source.empty()) detail += " (source: " + source + ")";
+    insert_event(*sql, clinic, id, "revoked", rec->label, rec->preview, Actor{0, by}, now,
+                 std::nullopt, detail);
+    tx.commit();
+    out.status = LeakOutcome::Status::revoked;
+    out.key = select_key(*sql, clinic, id);
+  }
+  return out;
+}
+
 std::optional<KeyRecord> KeyStore::revoke(host::ClinicId clinic, KeyId id, const Actor& by,
                                           Micros now) {
   Lease sql(db_);

@@ -83,6 +83,17 @@ struct KeyUpdate {
   bool changes_rules() const noexcept { return scopes || rate_limit || allowed; }
 };
 
+// What a leak report did to one token (routes/leak_reports.hpp).
+struct LeakOutcome {
+  enum class Status {
+    revoked,     // it was a live key: revoked now, `key` is its new state
+    not_active,  // a key, but already revoked or expired: nothing changed
+    unknown,     // no key has this hash
+  };
+  Status status = Status::unknown;
+  std::optional<KeyRecord> key;  // revoked: for the hook's cache and the log line
+};
+
 struct UpdateResult {
   enum class Outcome {
     updated,         // `key` is the new state (also when nothing actually differed)
@@ -124,6 +135,12 @@ class KeyStore {
   // nothing.
   UpdateResult update(host::ClinicId clinic, KeyId id, const KeyUpdate& u, const Actor& by,
                       Micros now);
+  // A leaked-key report: the key whose hash is `key_hash` (whatever its clinic), if it is live
+  // at `now`, is revoked with revoked_reason 'leak_report', leak_url and leak_source, and a
+  // 'revoked' event by the actor "leak report" (no user) whose detail names `url` and
+  // `source` ("" when not given), in one transaction. Two reports racing: one revokes.
+  LeakOutcome revoke_leaked(const std::string& key_hash, const std::string& url,
+                            const std::string& source, Micros now);
 
   // The clinic's audit trail, newest first, at most `limit` events after skipping `offset`.
   // With `key`: only the events of that key, its rotation into a new key included.

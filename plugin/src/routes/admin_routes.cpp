@@ -472,7 +472,8 @@ host::Response key_usage(PluginContext& ctx, const host::RouteRequest& req) {
     arr.push_back(json::object{{"date", format_date(d.day)},
                                {"requests", d.requests},
                                {"client_errors", d.client_errors},
-                               {"server_errors", d.server_errors}});
+                               {"server_errors", d.server_errors},
+                               {"rate_limited", d.rate_limited}});
   json::array scopes;  // per scope used: requests and the last one (since counting began)
   if (auto u = ctx.usage.scopes_for_keys({id}); u.count(id))
     for (const auto& s : u.at(id))
@@ -485,6 +486,7 @@ host::Response key_usage(PluginContext& ctx, const host::RouteRequest& req) {
   body["requests"] = t.requests;
   body["client_errors"] = t.client_errors;
   body["server_errors"] = t.server_errors;
+  body["rate_limited"] = t.rate_limited;
   body["error_rate"] = t.error_rate();
   return json_response(200, body);
 }

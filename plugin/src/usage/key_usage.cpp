@@ -22,11 +22,13 @@ PeriodCounters* KeyUsage::switch_period(Period p) noexcept {
   }
 }
 
-void KeyUsage::record(Micros now, int status) noexcept {
+void KeyUsage::record(Micros now, int status, bool rate_limited) noexcept {
   const Period p = period_of(now);
   PeriodCounters* c = current_.load(std::memory_order_acquire);
   if (c == nullptr || c->period != p) c = switch_period(p);
-  if (c != nullptr) {
+  if (c != nullptr && rate_limited) {
+    c->rate_limited.fetch_add(1, std::memory_order_relaxed);
+  } else if (c != nullptr) {
     c->requests.fetch_add(1, std::memory_order_relaxed);
     if (status >= 400 && status < 500) c->client_errors.fetch_add(1, std::memory_order_relaxed);
     if (status >= 500) c->server_errors.fetch_add(1, std::memory_order_relaxed);
@@ -76,8 +78,10 @@ void KeyUsage::collect(std::int64_t key_id, std::vector<UsageDelta>& out) {
     delta.requests = d->requests.load(std::memory_order_relaxed) - d->flushed_requests;
     delta.client_errors = d->client_errors.load(std::memory_order_relaxed) - d->flushed_client_errors;
     delta.server_errors = d->server_errors.load(std::memory_order_relaxed) - d->flushed_server_errors;
+    delta.rate_limited = d->rate_limited.load(std::memory_order_relaxed) - d->flushed_rate_limited;
     delta.source = d.get();
-    if (delta.requests || delta.client_errors || delta.server_errors) out.push_back(delta);
+    if (delta.requests || delta.client_errors || delta.server_errors || delta.rate_limited)
+      out.push_back(delta);
   }
 }
 
@@ -85,6 +89,7 @@ void KeyUsage::mark_flushed(const UsageDelta& d) noexcept {
   d.source->flushed_requests += d.requests;
   d.source->flushed_client_errors += d.client_errors;
   d.source->flushed_server_errors += d.server_errors;
+  d.source->flushed_rate_limited += d.rate_limited;
 }
 
 void KeyUsage::prune(std::chrono::steady_clock::time_point now, std::chrono::seconds after) {
@@ -101,7 +106,8 @@ void KeyUsage::prune(std::chrono::steady_clock::time_point now, std::chrono::sec
     }
     const bool flushed = d->requests.load() == d->flushed_requests &&
                          d->client_errors.load() == d->flushed_client_errors &&
-                         d->server_errors.load() == d->flushed_server_errors;
+                         d->server_errors.load() == d->flushed_server_errors &&
+                         d->rate_limited.load() == d->flushed_rate_limited;
     return flushed && now - d->retired_since > after;
   });
 }

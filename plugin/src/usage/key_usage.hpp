@@ -41,8 +41,10 @@ struct PeriodCounters {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> client_errors{0};
   std::atomic<std::uint64_t> server_errors{0};
+  std::atomic<std::uint64_t> rate_limited{0};  // refused by the rate limit: in none of the above
   // Owned by the flusher (serialised by its mutex).
-  std::uint64_t flushed_requests = 0, flushed_client_errors = 0, flushed_server_errors = 0;
+  std::uint64_t flushed_requests = 0, flushed_client_errors = 0, flushed_server_errors = 0,
+                flushed_rate_limited = 0;
   std::chrono::steady_clock::time_point retired_since{};
 };
 
@@ -59,7 +61,7 @@ struct UsageDelta {
   std::int64_t key_id = 0;
   DayNumber day = 0;
   Period period = 0;
-  std::uint64_t requests = 0, client_errors = 0, server_errors = 0;
+  std::uint64_t requests = 0, client_errors = 0, server_errors = 0, rate_limited = 0;
   PeriodCounters* source = nullptr;  // to mark as flushed after a successful write
 };
 
@@ -67,7 +69,8 @@ class KeyUsage {
  public:
   // Hot path: one response of `status` at `now`. Never throws, never blocks except when the
   // quarter changes.
-  void record(Micros now, int status) noexcept;
+  // `rate_limited`: the key's rate limit refused it; counted only as such.
+  void record(Micros now, int status, bool rate_limited = false) noexcept;
 
   // Flusher side (callers serialise): appends this key's pending deltas, one per quarter.
   void collect(std::int64_t key_id, std::vector<UsageDelta>& out);

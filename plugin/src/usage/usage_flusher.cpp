@@ -42,6 +42,7 @@ std::optional<UsageFlusher::Batch> UsageFlusher::claim() {
       days.back().requests += d.requests;
       days.back().client_errors += d.client_errors;
       days.back().server_errors += d.server_errors;
+      days.back().rate_limited += d.rate_limited;
     } else {
       days.push_back(d);
     }
@@ -124,7 +125,7 @@ UsageFlusher::Pending UsageFlusher::pending_locked() noexcept {
     for (CacheEntry* e : cache_.entries()) e->usage.collect(e->key_id, unclaimed);
     for (const auto* list : {&unclaimed, outstanding_ ? &outstanding_->deltas : nullptr}) {
       if (list == nullptr) continue;
-      for (const auto& d : *list) p.requests += d.requests;
+      for (const auto& d : *list) p.requests += d.requests + d.rate_limited;
       p.key_days += list->size();
     }
   } catch (...) {

@@ -45,26 +45,28 @@ bool UsageStore::write_batch(const std::string& batch_id, const std::vector<Usag
   long long written_at = wall_clock_micros();
   *sql << "INSERT INTO api_access_usage_batches (batch_id, written_at) VALUES (:b, :w)",
       soci::use(batch_id), soci::use(written_at);
-  long long key_id = 0, requests = 0, client = 0, server = 0, at = 0;
+  long long key_id = 0, requests = 0, client = 0, server = 0, limited = 0, at = 0;
   std::string day;
   if (!deltas.empty()) {
     // Same text on both dialects; the existing row is named by its table, the proposed one by
     // `excluded`.
     soci::statement upsert =
         (sql->prepare << "INSERT INTO api_access_usage_daily "
-                         "(key_id, day, requests, client_errors, server_errors) "
-                         "VALUES (:k, :d, :r, :c, :s) ON CONFLICT (key_id, day) DO UPDATE SET "
+                         "(key_id, day, requests, client_errors, server_errors, rate_limited) "
+                         "VALUES (:k, :d, :r, :c, :s, :l) ON CONFLICT (key_id, day) DO UPDATE SET "
                          "requests = api_access_usage_daily.requests + excluded.requests, "
                          "client_errors = api_access_usage_daily.client_errors + excluded.client_errors, "
-                         "server_errors = api_access_usage_daily.server_errors + excluded.server_errors",
+                         "server_errors = api_access_usage_daily.server_errors + excluded.server_errors, "
+                         "rate_limited = api_access_usage_daily.rate_limited + excluded.rate_limited",
          soci::use(key_id), soci::use(day), soci::use(requests), soci::use(client),
-         soci::use(server));
+         soci::use(server), soci::use(limited));
     for (const auto& d : deltas) {
       key_id = d.key_id;
       day = format_date(d.day);
       requests = static_cast<long long>(d.requests);
       client = static_cast<long long>(d.client_errors);
       server = static_cast<long long>(d.server_errors);
+      limited = static_cast<long long>(d.rate_limited);
       upsert.execute(true);
     }
   }
@@ -162,13 +164,13 @@ std::vector<DayUsage> UsageStore::daily(KeyId key, DayNumber from, DayNumber to)
   auto out = dense(from, to);
   if (out.empty()) return out;
   Lease sql(db_);
-  long long k = key, requests = 0, client = 0, server = 0;
+  long long k = key, requests = 0, client = 0, server = 0, limited = 0;
   std::string lo = format_date(from), hi = format_date(to), day;
   soci::statement st =
-      (sql->prepare << "SELECT day, requests, client_errors, server_errors "
+      (sql->prepare << "SELECT day, requests, client_errors, server_errors, rate_limited "
                        "FROM api_access_usage_daily WHERE key_id = :k AND day >= :lo AND day <= :hi",
        soci::into(day), soci::into(requests), soci::into(client), soci::into(server),
-       soci::use(k), soci::use(lo), soci::use(hi));
+       soci::into(limited), soci::use(k), soci::use(lo), soci::use(hi));
   st.execute();
   while (st.fetch()) {
     const DayNumber d = parse_date(day);
@@ -177,6 +179,7 @@ std::vector<DayUsage> UsageStore::daily(KeyId key, DayNumber from, DayNumber to)
     slot.requests = static_cast<std::uint64_t>(requests);
     slot.client_errors = static_cast<std::uint64_t>(client);
     slot.server_errors = static_cast<std::uint64_t>(server);
+    slot.rate_limited = static_cast<std::uint64_t>(limited);
   }
   return out;
 }
@@ -187,7 +190,7 @@ std::map<KeyId, std::vector<DayUsage>> UsageStore::daily_for_keys(const std::vec
   if (to < from || keys.empty()) return out;
   Lease sql(db_);
   std::vector<long long> ids(keys.begin(), keys.end());
-  long long key = 0, requests = 0, client = 0, server = 0;
+  long long key = 0, requests = 0, client = 0, server = 0, limited = 0;
   std::string lo = format_date(from), hi = format_date(to), day;
   std::string in_list;
   for (std::size_t i = 0; i < ids.size(); ++i) in_list += (i ? ", :k" : ":k") + std::to_string(i);
@@ -197,11 +200,12 @@ std::map<KeyId, std::vector<DayUsage>> UsageStore::daily_for_keys(const std::vec
   st.exchange(soci::into(requests));
   st.exchange(soci::into(client));
   st.exchange(soci::into(server));
+  st.exchange(soci::into(limited));
   st.exchange(soci::use(lo));
   st.exchange(soci::use(hi));
   for (auto& id : ids) st.exchange(soci::use(id));
   st.alloc();
-  st.prepare("SELECT key_id, day, requests, client_errors, server_errors FROM api_access_usage_daily "
+  st.prepare("SELECT key_id, day, requests, client_errors, server_errors, rate_limited FROM api_access_usage_daily "
              "WHERE day >= :lo AND day <= :hi AND key_id IN (" + in_list + ")");
   st.define_and_bind();
   st.execute();
@@ -214,6 +218,7 @@ std::map<KeyId, std::vector<DayUsage>> UsageStore::daily_for_keys(const std::vec
     slot.requests = static_cast<std::uint64_t>(requests);
     slot.client_errors = static_cast<std::uint64_t>(client);
     slot.server_errors = static_cast<std::uint64_t>(server);
+    slot.rate_limited = static_cast<std::uint64_t>(limited);
   }
   return out;
 }
@@ -224,6 +229,7 @@ UsageTotals totals(const std::vector<DayUsage>& days) noexcept {
     t.requests += d.requests;
     t.client_errors += d.client_errors;
     t.server_errors += d.server_errors;
+    t.rate_limited += d.rate_limited;
   }
   return t;
 }

@@ -29,6 +29,7 @@ struct LastUse {
 struct DayUsage {
   DayNumber day = 0;
   std::uint64_t requests = 0, client_errors = 0, server_errors = 0;
+  std::uint64_t rate_limited = 0;  // refused by the key's rate limit, in none of the above
 };
 
 class UsageStore {
@@ -64,7 +65,7 @@ class UsageStore {
 
 // Sum over days, and (client + server errors) / requests, 0 without requests.
 struct UsageTotals {
-  std::uint64_t requests = 0, client_errors = 0, server_errors = 0;
+  std::uint64_t requests = 0, client_errors = 0, server_errors = 0, rate_limited = 0;
   double error_rate() const noexcept {
     return requests == 0 ? 0.0
                          : static_cast<double>(client_errors + server_errors) /
