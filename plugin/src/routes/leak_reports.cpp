@@ -26,8 +26,6 @@ struct Report {
   std::string token, url, source;
 };
 
-host::Response bad(const char* code, std::string message) { return error_response(400, code, message); }
-
 // An optional string field of at most `max` bytes, without NUL (PostgreSQL text cannot hold it).
 bool optional_text(const json::object& o, const char* name, std::size_t max, std::string& out) {
   const json::value* v = o.if_contains(name);
@@ -52,21 +50,21 @@ host::Response handle(PluginContext& ctx, const host::RouteRequest& req) {
 
   json::error_code ec;
   const json::value body = json::parse(req.body, ec);
-  if (ec) return bad("invalid_json", "The body must be JSON: [{\"token\", \"url\", \"source\"}, ...].");
+  if (ec) return error_response(400, "invalid_json", "The body must be JSON: [{\"token\", \"url\", \"source\"}, ...].");
   if (!body.is_array() || body.as_array().empty())
-    return bad("invalid_report", "The body must be a non-empty JSON array of {\"token\", \"url\", \"source\"}.");
+    return error_response(400, "invalid_report", "The body must be a non-empty JSON array of {\"token\", \"url\", \"source\"}.");
   if (body.as_array().size() > kMaxTokens)
-    return bad("too_many_tokens", "At most 100 tokens per report; send the rest in another one.");
+    return error_response(400, "too_many_tokens", "At most 100 tokens per report; send the rest in another one.");
   std::vector<Report> reports;
   for (const json::value& item : body.as_array()) {
     const json::object* o = item.if_object();
     const json::value* token = o != nullptr ? o->if_contains("token") : nullptr;
     if (token == nullptr || !token->is_string())
-      return bad("invalid_report", "Every entry needs \"token\": the key as found.");
+      return error_response(400, "invalid_report", "Every entry needs \"token\": the key as found.");
     Report r;
     r.token = std::string(token->as_string());
     if (!optional_text(*o, "url", kMaxUrl, r.url) || !optional_text(*o, "source", kMaxSource, r.source))
-      return bad("invalid_report", "\"url\" (up to 2048 characters) and \"source\" (up to 100) must be strings.");
+      return error_response(400, "invalid_report", "\"url\" (up to 2048 characters) and \"source\" (up to 100) must be strings.");
     reports.push_back(std::move(r));
   }
 
