@@ -17,7 +17,7 @@ constexpr double kLagBounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 constexpr std::string_view kKnownCodes[] = {
     "missing_api_key", "invalid_api_key", "api_key_in_query_not_allowed", "revoked_api_key",
     "expired_api_key", "api_access_not_enabled", "insufficient_scope", "too_many_failed_attempts",
-    "service_unavailable"};
+    "service_unavailable", "ip_not_allowed", "rate_limited"};
 
 // Families with several series the constructor resolves one by one (registering the same
 // family again returns it).
