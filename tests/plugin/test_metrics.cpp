@@ -65,17 +65,23 @@ TEST_P(MetricsTest, ALookupTheDatabaseCannotAnswerIsTimedAsUnavailable) {
 TEST_P(MetricsTest, ACodeMetForTheFirstTimeGetsItsOwnSeries) {
   PluginMetrics& m = plugin_->context()->metrics;
   const std::string before = scrape();
-  EXPECT_EQ(sample(before, "mdp_api_access_decisions_total{code=\"rate_limited\"}"), std::nullopt);
+  // Codes the hook answers show at 0 from load; one it has never answered has no series yet.
+  EXPECT_EQ(sample(before, "mdp_api_access_decisions_total{code=\"rate_limited\"}"), 0.0);
+  EXPECT_EQ(sample(before, "mdp_api_access_decisions_total{code=\"code_of_a_later_version\"}"), std::nullopt);
   host::ApiDecision d;
+  d.status = 400;
+  d.body = R"({"error":{"code":"code_of_a_later_version","message":"New."}})";
+  m.decided(d);
+  m.decided(d);
   d.status = 429;
   d.body = R"({"error":{"code":"rate_limited","message":"Slow down."}})";
-  m.decided(d);
   m.decided(d);
   d.body = "not json";
   m.decided(d);
   const std::string after = scrape();
-  EXPECT_EQ(sample(after, "mdp_api_access_decisions_total{code=\"rate_limited\"}"), 2.0);
-  EXPECT_EQ(sample(after, "mdp_api_access_throttled_total{reason=\"rate_limit\"}"), 2.0);
+  EXPECT_EQ(sample(after, "mdp_api_access_decisions_total{code=\"code_of_a_later_version\"}"), 2.0);
+  EXPECT_EQ(sample(after, "mdp_api_access_decisions_total{code=\"rate_limited\"}"), 1.0);
+  EXPECT_EQ(sample(after, "mdp_api_access_throttled_total{reason=\"rate_limit\"}"), 1.0);
   EXPECT_EQ(value_or_zero(after, "mdp_api_access_decisions_total{code=\"other\"}") -
                 value_or_zero(before, "mdp_api_access_decisions_total{code=\"other\"}"),
             1.0);
