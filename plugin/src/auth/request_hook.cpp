@@ -316,7 +316,9 @@ void RequestHook::on_api_response(std::uint64_t token, int status) noexcept {
 
 void RequestHook::on_api_records(std::uint64_t token, const host::RecordTouch* records,
                                  std::size_t count) noexcept {
-  if (token == 0) return;
+  // A refused request runs no handler, so a host reporting records for a rate-limited token
+  // (its low bit set) reports nothing the key disclosed.
+  if (token == 0 || (token & kRateLimitedBit) != 0) return;
   const auto* e = reinterpret_cast<const CacheEntry*>(static_cast<std::uintptr_t>(token));
   ctx_->disclosures.record(e->key_id, ctx_->now(), records, count);
 }

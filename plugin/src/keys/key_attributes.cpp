@@ -3,6 +3,7 @@
 #include "keys/key_record.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include <arpa/inet.h>
 
@@ -93,9 +94,21 @@ std::optional<AddressFilter> AddressFilter::parse(const std::vector<std::string>
       error = "\"" + e.substr(0, 64) + "\" is listed twice.";
       return std::nullopt;
     }
-    f.networks_.push_back(*n);
+    f.add(*n);
   }
   return f;
+}
+
+void AddressFilter::add(const IpNetwork& n) {
+  const std::array<std::uint8_t, 16> mask = masked(std::array<std::uint8_t, 16>{
+      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, n.prefix);
+  Match m{};
+  std::memcpy(&m.hi, n.address.data(), 8);
+  std::memcpy(&m.lo, n.address.data() + 8, 8);
+  std::memcpy(&m.mask_hi, mask.data(), 8);
+  std::memcpy(&m.mask_lo, mask.data() + 8, 8);
+  networks_.push_back(n);
+  matches_.push_back(m);
 }
 
 AddressFilter AddressFilter::from_stored(std::string_view stored) {
@@ -136,8 +149,12 @@ bool AddressFilter::allows(std::string_view address) const noexcept {
   } else if (::inet_pton(AF_INET6, text, bytes.data()) != 1) {
     return false;  // including "fe80::1%eth0": a scope id is no client address
   }
-  for (const auto& n : networks_)
-    if (masked(bytes, n.prefix) == n.address) return true;
+  // Byte order does not matter: address, network and mask are all copied the same way.
+  std::uint64_t hi = 0, lo = 0;
+  std::memcpy(&hi, bytes.data(), 8);
+  std::memcpy(&lo, bytes.data() + 8, 8);
+  for (const Match& m : matches_)
+    if ((hi & m.mask_hi) == m.hi && (lo & m.mask_lo) == m.lo) return true;
   return false;
 }
 

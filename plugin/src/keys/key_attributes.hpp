@@ -60,7 +60,16 @@ class AddressFilter {
   bool operator==(const AddressFilter&) const = default;
 
  private:
+  // A network as two 64-bit halves and their masks, computed once at parse, so a request
+  // compares two words per network instead of masking 16 bytes.
+  struct Match {
+    std::uint64_t hi, lo, mask_hi, mask_lo;
+    bool operator==(const Match&) const = default;
+  };
+  void add(const IpNetwork& n);
+
   std::vector<IpNetwork> networks_;
+  std::vector<Match> matches_;  // one per network, same order
   bool deny_all_ = false;
 };
 
