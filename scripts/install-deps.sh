@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev wrk
   clang libclang-rt-14-dev                                      # libFuzzer targets (fuzz preset)
   chromium nodejs npm                                           # browser tests (playwright-core drives chromium)
+  curl jq python3                                               # the integrator's guide examples run in the tests
 )
 
 missing=()

@@ -13,6 +13,7 @@ scripts/install-deps.sh
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/manifest && npm ci --no-audit --no-fund --loglevel=error)
 (cd integrations/secretlint && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/integrating && npm ci --no-audit --no-fund --loglevel=error)
 # Redocly's CLI (the OpenAPI lint) is ~250 packages: installed while the build uses the CPUs.
 mkdir -p build
 (cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error) > build/openapi-npm.log 2>&1 &
