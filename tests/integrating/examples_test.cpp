@@ -64,21 +64,26 @@ struct ExampleRun {
   std::string err;     // standard error
 };
 
-// Runs `example` with MDP_API_KEY = key and MDP_API_BASE = base in its environment (never in a
-// file or an argument), stdout and stderr through pipes. `on_err_line` sees each line of stderr
-// as it arrives (e.g. to move the test clock while the example waits). Killed after 60 s.
-ExampleRun run_example(const Example& example, const std::string& base, const std::string& key,
-                const std::function<void(const std::string&)>& on_err_line = {}) {
+using LineHandler = std::function<void(const std::string&)>;
+
+// Runs examples/integrating/<file> with `interpreter`, MDP_API_KEY = key, MDP_API_BASE = base
+// and `extra_env` in its environment (the key never in a file or an argument), stdout and
+// stderr through pipes. `on_err_line` sees each line of stderr as it arrives (e.g. to move the
+// test clock while the example waits). Killed after 60 s.
+ExampleRun run_script(const char* interpreter_path, const char* file, const std::string& base,
+                      const std::string& key, const std::vector<std::string>& extra_env = {},
+                      const LineHandler& on_err_line = {}) {
   std::vector<std::string> env_text;
   for (char** e = environ; *e != nullptr; ++e)
     if (std::string_view(*e).rfind("MDP_API_", 0) != 0) env_text.emplace_back(*e);
   env_text.push_back("MDP_API_BASE=" + base);
   env_text.push_back("MDP_API_KEY=" + key);
+  env_text.insert(env_text.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> envp;
   for (auto& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::string interpreter = example.interpreter;
-  std::string script = std::string(MDP_EXAMPLES_DIR) + "/" + example.file;
+  std::string interpreter = interpreter_path;
+  std::string script = std::string(MDP_EXAMPLES_DIR) + "/" + file;
   std::vector<char*> argv{interpreter.data(), script.data(), nullptr};
 
   int out_pipe[2], err_pipe[2];
@@ -133,6 +138,11 @@ ExampleRun run_example(const Example& example, const std::string& base, const st
   waitpid(pid, &status, 0);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;
+}
+
+ExampleRun run_example(const Example& example, const std::string& base, const std::string& key,
+                       const LineHandler& on_err_line = {}) {
+  return run_script(example.interpreter, example.file, base, key, {}, on_err_line);
 }
 
 std::string describe(const ExampleRun& r) {
@@ -392,6 +402,34 @@ TEST_P(Examples, RotationWithoutDowntime) {
   advance(86400 + 1);  // the first rotation's grace period is over
   refused_with(graced, "expired_api_key");
   EXPECT_EQ(run_example(GetParam(), base(), next).exit_code, 0);
+}
+
+// A key that leaked, revoked by whoever holds it (report_leaked_key.sh, curl + jq): the
+// example says "revoked", the key stops at once, and a second report says "not_active".
+TEST_P(Examples, ReportsALeakedKey) {
+  if (std::string_view(GetParam().name) != "curl") GTEST_SKIP() << "a curl example only";
+  const auto owner = login();
+  auto [id, secret] = create(owner, {{"label", "Accounting export"}});
+  const std::vector<std::string> where{"LEAK_URL=https://git.example/acme/sync/commit/4f2a"};
+  const ExampleRun first = run_script(MDP_BASH, "report_leaked_key.sh", base(), secret, where);
+  EXPECT_EQ(first.exit_code, 0) << describe(first);
+  EXPECT_EQ(first.out, "revoked\n") << describe(first);
+  expect_no_secret(first, secret);
+  const ExampleRun listing = run_example(GetParam(), base(), secret);
+  EXPECT_EQ(listing.exit_code, 1) << describe(listing);
+  EXPECT_EQ(listing.err.rfind("refused: HTTP 401 revoked_api_key: ", 0), 0u) << describe(listing);
+  const ExampleRun again = run_script(MDP_BASH, "report_leaked_key.sh", base(), secret);
+  EXPECT_EQ(again.out, "not_active\n") << describe(again);
+  // The clinic sees where it was found.
+  auto keys = parse(http_->get(kKeys, owner.headers(false)));
+  bool found = false;
+  for (const auto& k : keys.at("keys").as_array())
+    if (k.at("id").as_int64() == id) {
+      found = true;
+      EXPECT_EQ(k.at("revoked_reason"), "leak_report");
+      EXPECT_EQ(k.at("leak").at("url"), "https://git.example/acme/sync/commit/4f2a");
+    }
+  EXPECT_TRUE(found);
 }
 
 INSTANTIATE_TEST_SUITE_P(Integrating, Examples, ::testing::ValuesIn(kExamples),
