@@ -16,9 +16,14 @@ if [ -z "${MDP_API_KEY:-}" ]; then
 fi
 
 # The refusals of the public API (docs/errors.md). Any other code is judged by its status.
-known_codes=" missing_api_key invalid_api_key api_key_in_query_not_allowed revoked_api_key
+known_codes=(missing_api_key invalid_api_key api_key_in_query_not_allowed revoked_api_key
   expired_api_key api_access_not_enabled insufficient_scope ip_not_allowed
-  too_many_failed_attempts rate_limited service_unavailable "
+  too_many_failed_attempts rate_limited service_unavailable)
+is_known() {
+  local c
+  for c in "${known_codes[@]}"; do [[ $c == "$1" ]] && return 0; done
+  return 1
+}
 
 # api_get PATH: sets $body to the JSON answer and $ratelimit to its RateLimit field, or exits
 # with 1 or 2 after branching on the error code. The key goes to curl on standard input (-H @-),
@@ -37,7 +42,7 @@ api_get() {
     code=$(jq -r '.error.code? // ""' <<<"$body" 2>/dev/null || true)
     # Decide on the code; fall back on the status only for a code this program does not know.
     if [[ $code == rate_limited || $code == service_unavailable ]] ||
-      [[ $known_codes != *" $code "* && $status =~ ^(429|502|503|504)$ ]]; then
+      { ! is_known "$code" && [[ $status =~ ^(429|502|503|504)$ ]]; }; then
       retry_after=${retry_after:-1}
       if ((attempt == max_tries || retry_after > max_wait)); then
         echo "try again later: ${code:-$status}: asked to wait $retry_after s" >&2

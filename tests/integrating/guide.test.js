@@ -64,7 +64,7 @@ test('each example knows exactly the public API codes', () => {
   const lists = {
     'list_patients.py': /KNOWN_CODES = \{([^}]*)\}/,
     'list_patients.mjs': /KNOWN_CODES = new Set\(\[([^\]]*)\]\)/,
-    'list_patients.sh': /known_codes="([^"]*)"/,
+    'list_patients.sh': /known_codes=\(([^)]*)\)/,
   };
   for (const [file, pattern] of Object.entries(lists)) {
     const m = fs.readFileSync(path.join(examplesDir, file), 'utf8').match(pattern);
