@@ -4,6 +4,7 @@
 // - every code block in a programming language is such an example (none drifts unchecked);
 // - every error code of the public API in the catalogue (plugin/src/errors/error_codes.def) is
 //   in the guide's table, and each example knows exactly those codes;
+// - the Python examples import the standard library only, the JavaScript ones nothing;
 // - every link into docs/errors.md names an entry that exists;
 // - the Power Query M example lexes and parses (Microsoft's @microsoft/powerquery-parser).
 const test = require('node:test');
@@ -76,6 +77,21 @@ test('each example knows exactly the public API codes', () => {
     assert.deepStrictEqual(listed, codes, `${file}: its known codes differ from the catalogue's`);
   }
   assert.ok(lists >= 4, `only ${lists} examples list the codes they know`);
+});
+
+test('the Python examples use the standard library only, the JavaScript ones no package', () => {
+  const stdlib = new Set(['json', 'os', 're', 'sys', 'time', 'urllib.error', 'urllib.request']);
+  for (const file of exampleFiles) {
+    const text = fs.readFileSync(path.join(root, file), 'utf8');
+    if (file.endsWith('.py')) {
+      const modules = [...text.matchAll(/^(?:import|from) ([\w.]+)/gm)].map((m) => m[1]);
+      assert.ok(modules.length > 0, file);
+      for (const m of modules) assert.ok(stdlib.has(m), `${file} imports ${m}`);
+    }
+    if (file.endsWith('.mjs') || file.endsWith('.js')) {
+      assert.doesNotMatch(text, /^\s*import\s|require\(/m, `${file} loads a module`);
+    }
+  }
 });
 
 test('every link into docs/errors.md names an entry', () => {
