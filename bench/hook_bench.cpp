@@ -32,7 +32,9 @@
 //   (f) BM_Metrics_{Off,On}_*  on_api_request with metrics off (the SDK's NoMetrics) and on (the
 //                         devhost's PrometheusMetrics): valid key with 1, 2, 4 threads, revoked key.
 //   (g) BM_Disclosure_{Off,On}  a valid key's request + response without and with the handler's
-//                         report of three patients read (on_api_records) between them; 1, 2, 4 threads.
+//                         report of three patients read (on_api_records) between them; 1, 2, 4
+//                         threads on one key, and (OwnKey_) each thread on a key of its own;
+//                         RecordOnly: the recorder alone, one report of three patients.
 //   (e) BM_Hook_Valid_Threads_*  (b) valid (request + response) with 1, 2, 4 threads sharing one
 //                         hook: SameKey (every thread the same key: worst case, one integration
 //                         hammering; also RequestOnly, without the usage counting), SameShard (a
@@ -550,8 +552,8 @@ BENCHMARK(BM_Metrics_On_Revoked);
 // plain cached decision with usage counting), and the same with the handler's report of three
 // patients read between them (On: what GET /api/v1/patients reports for the demo clinic). Every
 // thread the same key (one key's tally shared by all threads: the worst case), 1, 2, 4 threads.
-void disclose_in_threads(benchmark::State& state, bool report) {
-  BenchRequest r(g_env->valid);
+void disclose_in_threads(benchmark::State& state, const std::string& key, bool report) {
+  BenchRequest r(key);
   const host::RecordTouch touched[3] = {{"patient", 1, host::RecordAccess::read},
                                         {"patient", 2, host::RecordAccess::read},
                                         {"patient", 3, host::RecordAccess::read}};
@@ -564,10 +566,31 @@ void disclose_in_threads(benchmark::State& state, bool report) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-void BM_Disclosure_Off(benchmark::State& state) { disclose_in_threads(state, false); }
-void BM_Disclosure_On(benchmark::State& state) { disclose_in_threads(state, true); }
+void BM_Disclosure_Off(benchmark::State& state) { disclose_in_threads(state, g_env->valid, false); }
+void BM_Disclosure_On(benchmark::State& state) { disclose_in_threads(state, g_env->valid, true); }
 BENCHMARK(BM_Disclosure_Off)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_Disclosure_On)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+// The same with a key per thread (several integrations at once): no key's counters are shared,
+// so what remains between threads is the recorder's own cost.
+void BM_Disclosure_OwnKey_Off(benchmark::State& state) {
+  disclose_in_threads(state, g_env->thread_keys.at(thread_slot(state)), false);
+}
+void BM_Disclosure_OwnKey_On(benchmark::State& state) {
+  disclose_in_threads(state, g_env->thread_keys.at(thread_slot(state)), true);
+}
+BENCHMARK(BM_Disclosure_OwnKey_Off)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_Disclosure_OwnKey_On)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+// The recorder alone: one report of three patients, each thread a key of its own.
+void BM_Disclosure_RecordOnly(benchmark::State& state) {
+  const std::int64_t key_id = 1000 + state.thread_index();
+  const host::RecordTouch touched[3] = {{"patient", 1, host::RecordAccess::read},
+                                        {"patient", 2, host::RecordAccess::read},
+                                        {"patient", 3, host::RecordAccess::read}};
+  const api::Micros now = g_env->ctx->now();
+  for (auto _ : state) g_env->ctx->disclosures.record(key_id, now, touched, 3);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Disclosure_RecordOnly)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 // (h) Traffic controls: the same request + response on keys with and without their own.
 void traffic(benchmark::State& state, const std::string& key, const char* address, bool allowed) {
   BenchRequest r(key);

@@ -2,6 +2,11 @@
 // on_api_records is kept per key, day, patient and access, written in batches exactly once
 // (also through a database outage and a restart), exported per key and per patient as JSON and
 // CSV that match the requests made, trimmed at the retention, and refused on bad input.
+#include <atomic>
+#include <map>
+#include <thread>
+#include <vector>
+
 #include <soci/soci.h>
 
 #include "plugin_context.hpp"
@@ -143,6 +148,67 @@ TEST_P(DisclosureTest, NoDatabaseWritePerRequestAndExactlyOnceThroughAnOutageAnd
   ASSERT_EQ(rows.size(), 2u) << r.body;
   EXPECT_EQ(rows[0].at("requests"), 60);
   EXPECT_EQ(rows[1].at("requests"), 55);
+}
+
+// Request threads count into tallies of their own while flushes run: nothing is lost or
+// counted twice, also with more threads than there are tallies (they then share).
+TEST_P(DisclosureTest, ConcurrentReportsAreCountedExactlyWhileFlushesRun) {
+  auto [a, sa] = create_key("reader");
+  ASSERT_EQ(call("PATCH", "keys/" + std::to_string(a), R"({"rate_limit":{"requests":1000000,"per_seconds":1}})").status,
+            200);  // the test clock stands still: the plan's limit would refuse most of these
+  auto& ctx = *plugin_->context();
+  request(sa, {});  // cached: the threads below never wait for the database
+  const auto run_threads = [&](int threads, int reports_each) {
+    std::atomic<int> refused{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        FakeApiRequest r;
+        r.bearer(sa);
+        const host::RecordTouch touched[2] = {read(1), {"appointment", 100 + t, host::RecordAccess::write}};
+        for (int i = 0; i < reports_each; ++i) {
+          host::ApiDecision d;
+          reg_->hook->on_api_request(r, d);
+          if (!d.allowed) ++refused;
+          reg_->hook->on_api_records(d.token, touched, 2);
+          reg_->hook->on_api_response(d.token, 200);
+        }
+      });
+    for (int f = 0; f < 20; ++f) ctx.disclosures.flush();  // while the threads count
+    for (auto& th : pool) th.join();
+    EXPECT_EQ(refused, 0);
+  };
+  run_threads(8, 500);
+  const std::size_t kMax = DisclosureRecorder::kMaxTallies;
+  run_threads(static_cast<int>(kMax) + 8, 20);  // more threads than tallies
+  EXPECT_LE(ctx.disclosures.tallies(), kMax);
+  ASSERT_TRUE(ctx.disclosures.flush());
+  EXPECT_EQ(ctx.disclosures.pending(), 0u);
+
+  auto r = call("GET", "keys/" + std::to_string(a) + "/disclosures");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::map<std::pair<std::string, std::int64_t>, std::int64_t> requests;
+  for (const auto& row : r.json.at("records").as_array())
+    requests[{std::string(row.at("record_type").as_string()), row.at("record_id").as_int64()}] +=
+        row.at("requests").as_int64();
+  EXPECT_EQ((requests[{"patient", 1}]), 8 * 500 + static_cast<std::int64_t>(kMax + 8) * 20);
+  for (int t = 0; t < 8; ++t) EXPECT_EQ((requests[{"appointment", 100 + t}]), 500 + 20) << t;
+  for (int t = 8; t < static_cast<int>(kMax) + 8; ++t) EXPECT_EQ((requests[{"appointment", 100 + t}]), 20) << t;
+  EXPECT_EQ(requests.size(), 1 + kMax + 8);
+}
+
+// A thread that reported to one plugin instance reports to the next (after a restart) into a
+// tally of the new instance, never into the old one's.
+TEST_P(DisclosureTest, AThreadReportsToTheInstanceItCalls) {
+  auto [a, sa] = create_key("reader");
+  request(sa, {read(1)});
+  restart_plugin();  // the old instance's on_stop writes its count
+  request(sa, {read(1)});
+  request(sa, {read(1)});
+  ASSERT_TRUE(plugin_->context()->disclosures.flush());
+  auto r = call("GET", "keys/" + std::to_string(a) + "/disclosures");
+  ASSERT_EQ(r.json.at("records").as_array().size(), 1u) << r.body;
+  EXPECT_EQ(r.json.at("records").at(0).at("requests"), 3);
 }
 
 TEST_P(DisclosureTest, ABatchWhoseCommitLandedIsNotAddedTwice) {
