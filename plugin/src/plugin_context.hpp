@@ -49,7 +49,7 @@ struct PluginContext {
         loader(h.database(), cache, plans),
         flusher(cache, usage, zones, h.log(), &metrics, &scope_names),
         feed(h.database(), cache, loader, h.log(), {c.change_poll, c.offline_grace}, &metrics),
-        notifier(h.database(), h.notifications(), h.log(), usage),
+        notifier(h.database(), h.notifications(), h.log(), usage, zones),
         disclosure_store(h.database()),
         disclosures(disclosure_store, h.log()),
         auto_rotations(h.database()),

@@ -238,6 +238,50 @@ TEST_P(NotifyTest, AKeyRevokedByALeakReportIsToldOnce) {
   EXPECT_NE(leak->subject.find("reported as leaked"), std::string::npos) << leak->subject;
 }
 
+// A clinic west of UTC: its evening is already the next UTC day. A spike in that evening counts
+// on the clinic's day (like its usage) and is told with the clinic's date, and the expiry
+// reminder names the clinic's local time.
+TEST_P(NotifyTest, SpikesAndRemindersFollowTheClinicsDays) {
+  host_->dir.clinics[kClinicA].time_zone = "America/Los_Angeles";
+  restart_plugin();  // a fresh zone cache
+  auto [id, secret] = create_key("widget", R"(["read"])");
+  decide_key(secret, "read", 200);  // 2026-11-26 01:30 in Los Angeles (09:30 UTC): 1 request
+  advance(24h);
+  decide_key(secret, "read", 200);  // 2026-11-27 01:30 there: 1 request
+  advance(16h + 30min);             // 2026-11-27 18:00 there, 2026-11-28 02:00 UTC
+  for (int i = 0; i < 30; ++i) decide_key(secret, "read", 200);
+  round();
+  EXPECT_EQ(sent_with(key_part(id, "spike/2026-11-27")), 1u);
+  EXPECT_EQ(sent_with(key_part(id, "spike/2026-11-28")), 0u);
+
+  auto r = call("POST", "keys", R"({"label":"expiring","expires_at":"2026-12-01T20:00:00Z"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto exp_id = r.json.at("key").at("id").as_int64();
+  round();
+  const auto all = host_->notes.accepted();
+  auto exp = std::find_if(all.begin(), all.end(), [&](const host::Notification& n) {
+    return n.key.find(key_part(exp_id, "expiring_soon")) != std::string::npos;
+  });
+  ASSERT_NE(exp, all.end());
+  EXPECT_NE(exp->body.find("stops working at 2026-12-01 12:00 PST"), std::string::npos) << exp->body;
+}
+
+// While the host cannot say which day it is at a clinic (its directory is down and the plugin
+// never heard the clinic's zone), the clinic's keys wait for a later check; nothing is judged on
+// a guessed day, and nothing is lost.
+TEST_P(NotifyTest, AClinicWhoseZoneTheHostCannotTellIsCheckedLater) {
+  auto [idle, idle_secret] = create_key("idle");
+  restart_plugin();  // forgets the zone the create looked up
+  host_->dir.unavailable = true;
+  advance(24h * 31);
+  round();
+  round();
+  EXPECT_EQ(sent_with(key_part(idle, "unused")), 0u);
+  host_->dir.unavailable = false;
+  round();
+  EXPECT_EQ(sent_with(key_part(idle, "unused")), 1u);
+}
+
 TEST(NoticeRules, IsoWeeks) {
   auto day = [](int y, unsigned m, unsigned d) {
     return static_cast<DayNumber>(std::chrono::sys_days{std::chrono::year{y} / m / d}.time_since_epoch().count());
@@ -246,6 +290,15 @@ TEST(NoticeRules, IsoWeeks) {
   EXPECT_EQ(iso_week(day(2027, 1, 1)), "2026-W53");  // a Friday: still the last week of 2026
   EXPECT_EQ(iso_week(day(2024, 12, 30)), "2025-W01");
   EXPECT_EQ(iso_week(day(2026, 1, 4)), "2026-W01");
+  // The digest's week is the clinic's: Sunday noon in UTC is already Monday in Auckland.
+  const Micros sunday_noon_utc =
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          (std::chrono::sys_days{std::chrono::year{2026} / 11 / 29} + std::chrono::hours(12)).time_since_epoch())
+          .count();
+  EXPECT_EQ(digest_key(ClinicZone(), sunday_noon_utc), "digest/2026-W48");
+  const auto auckland = ClinicZone::find("Pacific/Auckland");
+  ASSERT_TRUE(auckland);
+  EXPECT_EQ(digest_key(*auckland, sunday_noon_utc), "digest/2026-W49");
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, NotifyTest,

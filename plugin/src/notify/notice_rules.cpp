@@ -54,7 +54,7 @@ bool active_at(const KeyFacts& k, Micros now) {
 std::optional<Spike> spike_on(const KeyFacts& k, std::size_t day_index) {
   if (day_index >= k.recent.size()) return std::nullopt;
   std::vector<DayUsage> upto(k.recent.begin(), k.recent.begin() + static_cast<std::ptrdiff_t>(day_index) + 1);
-  const Spike s = detect_spike(upto, day_of(k.created_at));
+  const Spike s = detect_spike(upto, k.zone.day_of(k.created_at));
   if (!s.spike) return std::nullopt;
   return s;
 }
@@ -113,9 +113,8 @@ std::vector<Notice> key_notices(const KeyFacts& k, Micros now) {
     const std::int64_t days = (left + kMicrosPerDay - 1) / kMicrosPerDay;
     out.push_back(make(k, "expiring_soon", "expiring_soon", Severity::warning,
                        "API key \"" + k.label + "\" expires in " + count_of(days, "day", "days"),
-                       "The API key " + named(k) + " stops working on " + format_rfc3339(*k.expires_at).substr(0, 10) +
-                           " at " + format_rfc3339(*k.expires_at).substr(11, 5) +
-                           " UTC. If an integration still uses it, generate a replacement (Rotate on the API Keys "
+                       "The API key " + named(k) + " stops working at " + k.zone.format_minutes(*k.expires_at) +
+                           ". If an integration still uses it, generate a replacement (Rotate on the API Keys "
                            "page) and have your developer switch to it before then."));
   }
   const Micros quiet_since = k.last_used_at.value_or(k.created_at);
@@ -129,14 +128,15 @@ std::vector<Notice> key_notices(const KeyFacts& k, Micros now) {
                                                         count_of(quiet, "day", "days") + " ago.") +
                            " If nothing uses it any more, revoke it on the API Keys page: a key that exists can leak."));
   }
-  if (!k.recent.empty() && k.recent.back().day == day_of(now)) {
+  const DayNumber today = k.zone.day_of(now);
+  if (!k.recent.empty() && k.recent.back().day == today) {
     if (auto s = spike_on(k, k.recent.size() - 1)) {
       char mean[32];
       std::snprintf(mean, sizeof mean, "%.0f", s->baseline);
-      const auto today = static_cast<std::int64_t>(k.recent.back().requests);
-      out.push_back(make(k, "spike", "spike/" + format_date(day_of(now)), Severity::danger,
+      const auto requests = static_cast<std::int64_t>(k.recent.back().requests);
+      out.push_back(make(k, "spike", "spike/" + format_date(today), Severity::danger,
                          "Spike in requests with API key \"" + k.label + "\"",
-                         "Today the API key " + named(k) + " made " + count_of(today, "request", "requests") +
+                         "Today the API key " + named(k) + " made " + count_of(requests, "request", "requests") +
                              ", against about " + mean + " a day over the previous " +
                              count_of(s->baseline_days, "day", "days") +
                              ". A misconfigured integration, or someone else using the key?\n\n"
@@ -161,11 +161,14 @@ std::string iso_week(DayNumber day) {
   return buf;
 }
 
-std::optional<Notice> weekly_digest(host::ClinicId clinic, const std::vector<KeyFacts>& keys, Micros now) {
+std::string digest_key(const ClinicZone& zone, Micros now) { return "digest/" + iso_week(zone.day_of(now)); }
+
+std::optional<Notice> weekly_digest(host::ClinicId clinic, const ClinicZone& zone, const std::vector<KeyFacts>& keys,
+                                    Micros now) {
   std::vector<std::string> actions, anomalies;
   std::uint64_t week_requests = 0;
   int active = 0;
-  const DayNumber today = day_of(now);
+  const DayNumber today = zone.day_of(now);
   for (const auto& k : keys) {
     if (k.revoked_at) {
       if (k.revoked_reason == "leak_report" && now - *k.revoked_at < kRevokedNoticeWindowDays * kMicrosPerDay)
@@ -187,7 +190,7 @@ std::optional<Notice> weekly_digest(host::ClinicId clinic, const std::vector<Key
       actions.push_back("Plan the rotation of " + named(k) + ": 90 days old in " +
                         count_of(kRotationDueDays - age, "day", "days") + ".");
     if (k.expires_at && *k.expires_at - now <= kExpiryNoticeLeadDays * kMicrosPerDay)
-      actions.push_back("Replace " + named(k) + ": it expires on " + format_rfc3339(*k.expires_at).substr(0, 10) + ".");
+      actions.push_back("Replace " + named(k) + ": it expires on " + k.zone.format_day(*k.expires_at) + ".");
     const std::int64_t quiet = days_between(k.last_used_at.value_or(k.created_at), now);
     if (quiet >= kUnusedHintDays)
       actions.push_back("Revoke " + named(k) + " if nothing uses it: no request for " + count_of(quiet, "day", "days") + ".");
@@ -195,7 +198,7 @@ std::optional<Notice> weekly_digest(host::ClinicId clinic, const std::vector<Key
   if (actions.empty() && anomalies.empty()) return std::nullopt;
   Notice n;
   n.clinic_id = clinic;
-  n.notice_key = "digest/" + iso_week(today);
+  n.notice_key = digest_key(zone, now);
   n.cause = "digest";
   n.severity = anomalies.empty() ? Severity::info : Severity::warning;
   const std::size_t todo = actions.size() + anomalies.size();

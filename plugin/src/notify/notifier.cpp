@@ -53,16 +53,19 @@ Notifier::Result Notifier::check(Micros now) {
   const auto facts = load_facts(now);
   std::map<host::ClinicId, std::vector<KeyFacts>> by_clinic;
   for (const auto& k : facts) by_clinic[k.clinic_id].push_back(k);
-  const std::string digest_key = "digest/" + iso_week(day_of(now));
-  const auto done = claimed_keys(facts, digest_key);
+  std::set<std::string> digest_keys;  // clinics in different zones may be in different weeks
+  for (const auto& [clinic, keys] : by_clinic) digest_keys.insert(digest_key(keys.front().zone, now));
+  const auto done = claimed_keys(facts, digest_keys);
 
   std::vector<Notice> due;
   for (const auto& k : facts)
     for (auto& n : key_notices(k, now))
       if (!done.count({n.clinic_id, n.notice_key})) due.push_back(std::move(n));
-  for (const auto& [clinic, keys] : by_clinic)
-    if (!done.count({clinic, digest_key}))
-      if (auto d = weekly_digest(clinic, keys, now)) due.push_back(std::move(*d));
+  for (const auto& [clinic, keys] : by_clinic) {
+    const ClinicZone& zone = keys.front().zone;
+    if (!done.count({clinic, digest_key(zone, now)}))
+      if (auto d = weekly_digest(clinic, zone, keys, now)) due.push_back(std::move(*d));
+  }
 
   for (const auto& n : due) {
     const auto row = claim(n, now);
@@ -97,7 +100,12 @@ std::vector<KeyFacts> Notifier::load_facts(Micros now) const {
          soci::into(reason, why_ind), soci::into(automatic), soci::use(t),
          soci::use(recent));
     st.execute();
+    std::map<host::ClinicId, std::optional<ClinicZone>> zones;  // one lookup per clinic per check
     while (st.fetch()) {
+      auto z = zones.find(clinic);
+      if (z == zones.end()) z = zones.emplace(clinic, zones_.find(clinic)).first;
+      if (!z->second) continue;  // which day is it there? Unknown for now: checked next time
+      k.zone = *z->second;
       k.id = id;
       k.clinic_id = clinic;
       k.created_at = created;
@@ -109,32 +117,38 @@ std::vector<KeyFacts> Notifier::load_facts(Micros now) const {
       out.push_back(k);
     }
   }
-  const DayNumber today = day_of(now);
   for (std::size_t i = 0; i < out.size(); i += kIdsPerQuery) {
+    const std::size_t end = std::min(out.size(), i + kIdsPerQuery);
+    // One query for the chunk, over the days of every clinic in it (their todays differ by a
+    // day at most); each key then keeps its own clinic's last kFactsUsageDays.
     std::vector<KeyId> ids;
-    for (std::size_t j = i; j < std::min(out.size(), i + kIdsPerQuery); ++j)
+    DayNumber first = 0, last = 0;
+    for (std::size_t j = i; j < end; ++j) {
+      const DayNumber today = out[j].zone.day_of(now);
+      first = j == i ? today : std::min(first, today);
+      last = j == i ? today : std::max(last, today);
       if (!out[j].revoked_at) ids.push_back(out[j].id);
-    const auto usage = usage_.daily_for_keys(ids, today - (kFactsUsageDays - 1), today);
-    for (std::size_t j = i; j < std::min(out.size(), i + kIdsPerQuery); ++j) {
-      auto it = usage.find(out[j].id);
-      if (it != usage.end()) {
-        out[j].recent = it->second;
-      } else {
-        for (DayNumber d = today - (kFactsUsageDays - 1); d <= today; ++d) out[j].recent.push_back(DayUsage{d, 0, 0, 0});
-      }
+    }
+    first -= kFactsUsageDays - 1;
+    const auto usage = usage_.daily_for_keys(ids, first, last);
+    for (std::size_t j = i; j < end; ++j) {
+      const DayNumber today = out[j].zone.day_of(now);
+      const auto it = usage.find(out[j].id);
+      for (DayNumber d = today - (kFactsUsageDays - 1); d <= today; ++d)
+        out[j].recent.push_back(it != usage.end() ? it->second.at(static_cast<std::size_t>(d - first))
+                                                  : DayUsage{d, 0, 0, 0});
     }
   }
   return out;
 }
 
 std::set<std::pair<host::ClinicId, std::string>> Notifier::claimed_keys(const std::vector<KeyFacts>& keys,
-                                                                        const std::string& digest_key) const {
+                                                                        const std::set<std::string>& digest_keys) const {
   std::set<std::pair<host::ClinicId, std::string>> out;
   Lease sql(db_);
   long long clinic = 0;
   std::string key;
-  {
-    std::string dk = digest_key;
+  for (std::string dk : digest_keys) {
     soci::statement st = (sql->prepare << "SELECT clinic_id, notice_key FROM api_access_notices WHERE notice_key = :k",
                           soci::into(clinic), soci::into(key), soci::use(dk));
     st.execute();

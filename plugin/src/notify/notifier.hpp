@@ -7,6 +7,10 @@
 // production host checks about once a minute and a test that moves the clock gets a check on
 // the next round.
 //
+// Days are each clinic's own (its time zone, from the host's directory). A clinic whose zone
+// the host cannot tell right now, and never told before, is left for a later check rather than
+// judged on the wrong day.
+//
 // "Once": a notice is claimed by INSERTing its row into api_access_notices, whose UNIQUE
 // (clinic_id, notice_key) lets exactly one INSERT add it, whichever process or restart tries.
 // The process that added it sends it and records sent_at. A row left unsent (the host answered
@@ -27,6 +31,7 @@
 #include "mdp/host/services.hpp"
 #include "notify/notice_rules.hpp"
 #include "usage/usage_store.hpp"
+#include "util/clinic_zones.hpp"
 
 namespace mdp::api_access {
 
@@ -34,8 +39,8 @@ inline constexpr Micros kCheckInterval = 60 * kMicrosPerSecond;
 
 class Notifier {
  public:
-  Notifier(host::Database& db, host::Notifications& out, host::Log& log, const UsageStore& usage)
-      : db_(db), out_(out), log_(log), usage_(usage) {}
+  Notifier(host::Database& db, host::Notifications& out, host::Log& log, const UsageStore& usage, ClinicZones& zones)
+      : db_(db), out_(out), log_(log), usage_(usage), zones_(zones) {}
 
   // Runs check(now) if due (see above); logs a failure once per outage. Never throws.
   void tick(Micros now) noexcept;
@@ -51,7 +56,7 @@ class Notifier {
  private:
   std::vector<KeyFacts> load_facts(Micros now) const;
   std::set<std::pair<host::ClinicId, std::string>> claimed_keys(const std::vector<KeyFacts>& keys,
-                                                                const std::string& digest_key) const;
+                                                                const std::set<std::string>& digest_keys) const;
   std::optional<std::int64_t> claim(const Notice& n, Micros now);
   bool send(std::int64_t row, const Notice& n, Micros now);
   std::size_t resend_pending(Micros now);
@@ -60,6 +65,7 @@ class Notifier {
   host::Notifications& out_;
   host::Log& log_;
   const UsageStore& usage_;
+  ClinicZones& zones_;  // each clinic's calendar: whose "today" a rule judges
   std::mutex mutex_;  // one check at a time in this process
   std::optional<Micros> last_check_;
   bool failing_ = false;
