@@ -214,13 +214,17 @@ std::size_t Notifier::resend_pending(Micros now) {
   std::vector<std::pair<std::int64_t, Notice>> pending;
   {
     Lease sql(db_);
-    long long id = 0, clinic = 0, lim = kPendingBatch;
+    // Only rows claimed a check interval ago or earlier: a row claimed just now is being sent
+    // by the process that claimed it, and sending it here too would be a second call.
+    long long id = 0, clinic = 0, lim = kPendingBatch, claimed_by = now - kCheckInterval;
     Notice n;
     std::string severity;
     soci::statement st = (sql->prepare << "SELECT id, clinic_id, notice_key, severity, subject, body, link "
-                                          "FROM api_access_notices WHERE sent_at IS NULL ORDER BY id LIMIT :n",
+                                          "FROM api_access_notices WHERE sent_at IS NULL AND created_at <= :c "
+                                          "ORDER BY id LIMIT :n",
                           soci::into(id), soci::into(clinic), soci::into(n.notice_key), soci::into(severity),
-                          soci::into(n.subject), soci::into(n.body), soci::into(n.link), soci::use(lim));
+                          soci::into(n.subject), soci::into(n.body), soci::into(n.link), soci::use(claimed_by),
+                          soci::use(lim));
     st.execute();
     while (st.fetch()) {
       n.clinic_id = clinic;

@@ -14,9 +14,10 @@
 // "Once": a notice is claimed by INSERTing its row into api_access_notices, whose UNIQUE
 // (clinic_id, notice_key) lets exactly one INSERT add it, whichever process or restart tries.
 // The process that added it sends it and records sent_at. A row left unsent (the host answered
-// unavailable, or the process died between the INSERT and the send) is sent again by the next
-// check of any process; the host delivers each notification key once, so two processes
-// retrying the same row cannot make a second message.
+// unavailable, or the process died between the INSERT and the send) is sent again by any
+// process's check once it is a check interval old (younger, its own process is still sending
+// it); the host delivers each notification key once, so two processes retrying the same row
+// cannot make a second message.
 #pragma once
 
 #include <chrono>
