@@ -100,12 +100,7 @@ std::vector<KeyFacts> Notifier::load_facts(Micros now) const {
          soci::into(reason, why_ind), soci::into(automatic), soci::use(t),
          soci::use(recent));
     st.execute();
-    std::map<host::ClinicId, std::optional<ClinicZone>> zones;  // one lookup per clinic per check
     while (st.fetch()) {
-      auto z = zones.find(clinic);
-      if (z == zones.end()) z = zones.emplace(clinic, zones_.find(clinic)).first;
-      if (!z->second) continue;  // which day is it there? Unknown for now: checked next time
-      k.zone = *z->second;
       k.id = id;
       k.clinic_id = clinic;
       k.created_at = created;
@@ -117,6 +112,18 @@ std::vector<KeyFacts> Notifier::load_facts(Micros now) const {
       out.push_back(k);
     }
   }
+  // Each clinic's calendar, asked with no connection held (the host's directory may need one).
+  std::map<host::ClinicId, std::optional<ClinicZone>> zones;  // one lookup per clinic per check
+  std::vector<KeyFacts> known;
+  known.reserve(out.size());
+  for (auto& k : out) {
+    auto z = zones.find(k.clinic_id);
+    if (z == zones.end()) z = zones.emplace(k.clinic_id, zones_.find(k.clinic_id)).first;
+    if (!z->second) continue;  // which day is it there? Unknown for now: checked next time
+    k.zone = *z->second;
+    known.push_back(std::move(k));
+  }
+  out = std::move(known);
   for (std::size_t i = 0; i < out.size(); i += kIdsPerQuery) {
     const std::size_t end = std::min(out.size(), i + kIdsPerQuery);
     // One query for the chunk, over the days of every clinic in it (their todays differ by a
