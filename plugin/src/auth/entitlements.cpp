@@ -40,7 +40,7 @@ PlanVerdict Entitlements::check(State& state, const host::Subscriptions& subs,
                                 host::ClinicId clinic) const noexcept {
   std::uint64_t word = state.word.load(std::memory_order_acquire);
   switch (word & kStateMask) {
-    case kYes: return PlanVerdict::enabled;
+    case kYes:
     case kYesByAddon: return PlanVerdict::enabled;
     case kNo: return PlanVerdict::disabled;
     default: break;

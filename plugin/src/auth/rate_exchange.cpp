@@ -53,7 +53,7 @@ void RateExchange::run() noexcept {
   }
 }
 
-bool RateExchange::publish() {
+void RateExchange::publish() {
   struct Row {
     CacheEntry* entry;
     long long start, per_seconds, count;
@@ -68,7 +68,7 @@ bool RateExchange::publish() {
     if (start == e->rate.published_window && count == e->rate.published_count) continue;
     rows.push_back({e, start, per_seconds, static_cast<long long>(count)});
   }
-  if (rows.empty()) return true;
+  if (rows.empty()) return;
   Lease sql(db_);
   WriteTransaction tx(*sql, db_.dialect());
   long long key = 0, start = 0, per_seconds = 0, count = 0;
@@ -91,10 +91,9 @@ bool RateExchange::publish() {
     r.entry->rate.published_window = r.start;
     r.entry->rate.published_count = static_cast<std::uint64_t>(r.count);
   }
-  return true;
 }
 
-bool RateExchange::read() {
+void RateExchange::read() {
   Lease sql(db_);
   long long now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
   long long key = 0, start = 0, admitted = 0;
@@ -108,7 +107,6 @@ bool RateExchange::read() {
   while (st.fetch()) {
     if (CacheEntry* e = cache_.by_id(key)) e->rate.set_others(start, static_cast<std::uint64_t>(admitted));
   }
-  return true;
 }
 
 void RateExchange::seed(CacheEntry& e) noexcept {

@@ -54,8 +54,9 @@ class RateExchange {
 
  private:
   void run() noexcept;
-  bool publish();  // throws soci_error / DatabaseUnavailable
-  bool read();
+  // Both throw soci_error / DatabaseUnavailable; exchange() logs and retries next round.
+  void publish();
+  void read();
 
   host::Database& db_;
   KeyCache& cache_;
