@@ -45,13 +45,16 @@
       function done(v) {
         if (settled) return;
         settled = true;
-        ok.onclick = cancel.onclick = d.onclose = null;
+        ok.onclick = cancel.onclick = d.onclose = d.oncancel = null;
         closeDialog(d);
         resolve(v);
       }
       ok.onclick = function () { done(true); };
       cancel.onclick = function () { done(false); };
       d.onclose = function () { done(false); };
+      // Escape: settle now, not on the close event a task later, so a key pressed right after
+      // finds the question answered.
+      d.oncancel = function () { done(false); };
       openDialog(d);
       cancel.focus();
     });
